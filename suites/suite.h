@@ -1,0 +1,68 @@
+#pragma once
+// The Suite interface: one benchmark = load data, build prompts per mode, grade, aggregate
+// (inspect_ai's Task, in C++). A version string is stored with every run so results stay
+// comparable as a suite evolves.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/status.h"
+#include "harness/types.h"
+
+namespace v4eval {
+
+struct SuiteDoc {
+  std::string name;
+  std::string version;      // bumped whenever prompts, extraction or grading change
+  std::string description;
+  std::vector<std::pair<std::string, std::string>> options;  // option -> meaning
+  std::vector<std::pair<std::string, std::string>> metrics;  // metric -> meaning
+  std::string data;         // what data it needs and where to get it
+};
+
+// One finished, graded attempt as aggregation sees it.
+struct GradedAttempt {
+  std::string sample_id;
+  Mode mode = Mode::kNonThink;
+  int repeat = 0;
+  double score = 0;
+  std::string verdict;
+  Json details;
+};
+
+class Suite {
+ public:
+  virtual ~Suite() = default;
+
+  virtual const SuiteDoc& doc() const = 0;
+
+  // Reads the data named by the spec. Errors name the file and line. Not thread-safe; call once
+  // before samples(). `limit` > 0 keeps the first `limit` samples after filtering.
+  virtual Status load(int64_t limit) = 0;
+
+  // Valid after a successful load(). Sample ids are unique within the suite.
+  virtual const std::vector<Sample>& samples() const = 0;
+
+  // A hash of the loaded data (and prompt templates): runs over different data do not compare.
+  virtual std::string data_hash() const = 0;
+
+  // The request for one sample in one mode (suites decide the prompt per mode).
+  virtual GenerationRequest make_request(const Sample& sample, Mode mode) const = 0;
+
+  // Grades a generation. Thread-safe. A non-ok Result means "ungradable right now" (e.g. the
+  // judge is unreachable): the attempt is stored as an error and retried on resume, never
+  // turned into a score.
+  virtual Result<Score> grade(const Sample& sample, const Generation& generation) const = 0;
+
+  // Metrics over the graded attempts of one mode. Needs no data: works from stored details.
+  virtual std::vector<Metric> aggregate(const std::vector<GradedAttempt>& attempts) const = 0;
+};
+
+// Creates the suite a spec names (`mrcr:file=...`), without loading data.
+Result<std::unique_ptr<Suite>> make_suite(const Spec& spec);
+
+// Every registered suite's documentation, for `v4eval suites`.
+std::vector<SuiteDoc> suite_docs();
+
+}  // namespace v4eval
