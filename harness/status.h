@@ -58,7 +58,10 @@ class Result {
   T&& value() && { return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  T& operator*() { return value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  // By value on a temporary, so `for (auto& x : *store.attempts(id))` does not dangle.
+  T operator*() && { return std::move(value()); }
 
  private:
   std::variant<T, Status> v_;

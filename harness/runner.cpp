@@ -1,0 +1,317 @@
+#include "harness/runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "harness/hash.h"
+
+namespace v4eval {
+
+using Clock = std::chrono::steady_clock;
+
+double backoff_delay_s(int retry, double base_s, double max_s, double jitter01,
+                       std::optional<double> retry_after_s) {
+  double d = std::min(max_s, base_s * std::ldexp(1.0, std::max(0, retry - 1)));
+  d *= 0.5 + 0.5 * std::clamp(jitter01, 0.0, 1.0);
+  if (retry_after_s) d = std::max(d, *retry_after_s);
+  return d;
+}
+
+std::string prompt_hash(const Messages& messages) {
+  Sha256 h;
+  for (const auto& m : messages) {
+    // Length-prefixed so that no two different message lists hash alike.
+    h.update(std::to_string(m.role.size()) + ":" + m.role + std::to_string(m.content.size()) + ":");
+    h.update(m.content);
+  }
+  return h.hex_digest();
+}
+
+std::string request_hash(const BackendInfo& backend, const std::string& prompt_hash,
+                         const GenerationRequest& r) {
+  Json j = {{"backend", backend.identity},
+            {"model", backend.model},
+            {"prompt", prompt_hash},
+            {"mode", mode_name(r.mode)},
+            {"max_tokens", r.max_tokens},
+            {"temperature", r.temperature ? Json(*r.temperature) : Json()},
+            {"top_p", r.top_p ? Json(*r.top_p) : Json()},
+            {"seed", r.seed ? Json(*r.seed) : Json()},
+            {"stop", r.stop},
+            {"suite", r.suite},
+            {"sample_id", r.sample_id},
+            {"repeat", r.repeat}};
+  return sha256_hex(j.dump());
+}
+
+struct Runner::Task {
+  size_t suite;
+  size_t sample;
+  Mode mode;
+  int repeat;
+};
+
+// Owns the counters the workers update and the thread that prints them.
+class Runner::Progress {
+ public:
+  Progress(RunnerOptions::Progress style, int64_t total, int64_t already_done,
+           std::vector<std::string> suite_names)
+      : total_(total), already_done_(already_done), suite_names_(std::move(suite_names)),
+        sums_(suite_names_.size(), {0.0, 0}) {
+    if (style == RunnerOptions::Progress::kAuto)
+      style = isatty(STDERR_FILENO) ? RunnerOptions::Progress::kTty : RunnerOptions::Progress::kLines;
+    style_ = style;
+    start_ = Clock::now();
+    if (style_ != RunnerOptions::Progress::kQuiet) thread_ = std::thread([this] { loop(); });
+  }
+  ~Progress() { finish(); }
+
+  void graded(size_t suite, double score) {
+    std::lock_guard lock(mu_);
+    ++done_;
+    sums_[suite].first += score;
+    sums_[suite].second += 1;
+  }
+  void errored() {
+    std::lock_guard lock(mu_);
+    ++done_;
+    ++errors_;
+  }
+
+  void finish() {
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (style_ != RunnerOptions::Progress::kQuiet) print(true);
+  }
+
+ private:
+  void loop() {
+    auto period = style_ == RunnerOptions::Progress::kTty ? std::chrono::milliseconds(250)
+                                                         : std::chrono::milliseconds(5000);
+    std::unique_lock lock(mu_);
+    while (!finished_) {
+      cv_.wait_for(lock, period, [this] { return finished_; });
+      if (finished_) break;
+      lock.unlock();
+      print(false);
+      lock.lock();
+    }
+  }
+
+  void print(bool final_line) {
+    std::string line;
+    {
+      std::lock_guard lock(mu_);
+      double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+      int64_t done = already_done_ + done_;
+      double rate = elapsed > 0 ? done_ / elapsed : 0;
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "%lld/%lld attempts", (long long)done, (long long)total_);
+      line = buf;
+      std::snprintf(buf, sizeof buf, " | %.1f/s", rate);
+      line += buf;
+      if (!final_line && rate > 0 && done < total_) {
+        std::snprintf(buf, sizeof buf, " | ETA %.0fs", (total_ - done) / rate);
+        line += buf;
+      }
+      std::snprintf(buf, sizeof buf, " | errors %lld", (long long)errors_);
+      line += buf;
+      for (size_t i = 0; i < suite_names_.size(); ++i) {
+        if (sums_[i].second == 0) continue;
+        std::snprintf(buf, sizeof buf, " | %s mean %.4f", suite_names_[i].c_str(),
+                      sums_[i].first / sums_[i].second);
+        line += buf;
+      }
+    }
+    if (style_ == RunnerOptions::Progress::kTty)
+      std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  RunnerOptions::Progress style_;
+  int64_t total_, already_done_;
+  std::vector<std::string> suite_names_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  int64_t done_ = 0, errors_ = 0;
+  std::vector<std::pair<double, int64_t>> sums_;  // running score sum and count per suite
+  Clock::time_point start_;
+  std::thread thread_;
+};
+
+Runner::Runner(Store& store, Backend& backend, std::vector<Suite*> suites, RunnerOptions options,
+               const std::atomic<bool>* stop)
+    : store_(store), backend_(backend), suites_(std::move(suites)), options_(std::move(options)),
+      stop_(stop), backend_info_(backend.info()) {}
+
+RunSummary Runner::run(int64_t run_id) {
+  RunSummary summary;
+  std::set<AttemptKey> done;
+  if (auto keys = store_.graded_keys(run_id); keys.ok()) {
+    done.insert(keys->begin(), keys->end());
+  } else {
+    summary.store_failure = keys.status();
+    return summary;
+  }
+  // Sample-major order: all modes and repeats of a sample run close together, so a partial
+  // run still has paired data across modes.
+  std::vector<Task> tasks;
+  for (size_t s = 0; s < suites_.size(); ++s) {
+    const auto& samples = suites_[s]->samples();
+    for (size_t i = 0; i < samples.size(); ++i)
+      for (Mode mode : options_.modes)
+        for (int r = 0; r < options_.repeats; ++r) {
+          ++summary.total;
+          if (done.count({suites_[s]->doc().name, samples[i].id, mode, r}))
+            ++summary.already_done;
+          else
+            tasks.push_back({s, i, mode, r});
+        }
+  }
+  std::vector<std::string> names;
+  for (auto* s : suites_) names.push_back(s->doc().name);
+  Progress progress(options_.progress, summary.total, summary.already_done, names);
+  progress_ = &progress;
+
+  std::mutex summary_mu;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    RunSummary local;
+    while (!(stop_ && stop_->load()) && !failed_.load()) {
+      size_t i = next.fetch_add(1);
+      if (i >= tasks.size()) break;
+      process(run_id, tasks[i], local);
+    }
+    std::lock_guard lock(summary_mu);
+    summary.graded_now += local.graded_now;
+    summary.errors_now += local.errors_now;
+    summary.from_cache += local.from_cache;
+    summary.backend_calls += local.backend_calls;
+    if (!local.store_failure.ok() && summary.store_failure.ok())
+      summary.store_failure = local.store_failure;
+  };
+  int threads = std::clamp<int>(options_.concurrency, 1, std::max<int>(1, int(tasks.size())));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  progress.finish();
+  progress_ = nullptr;
+  summary.interrupted = stop_ && stop_->load() &&
+                        summary.already_done + summary.graded_now + summary.errors_now <
+                            summary.total;
+  return summary;
+}
+
+void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
+  Suite& suite = *suites_[task.suite];
+  const Sample& sample = suite.samples()[task.sample];
+  GenerationRequest request = suite.make_request(sample, task.mode);
+  request.suite = suite.doc().name;
+  request.sample_id = sample.id;
+  request.repeat = task.repeat;
+  if (options_.max_tokens > 0) request.max_tokens = options_.max_tokens;
+  if (options_.temperature) request.temperature = options_.temperature;
+  if (options_.top_p) request.top_p = options_.top_p;
+  if (options_.seed) request.seed = *options_.seed + uint64_t(task.repeat);
+
+  AttemptRecord record;
+  record.key = {request.suite, sample.id, task.mode, task.repeat};
+  record.prompt_hash = prompt_hash_of(task.suite, task.sample, *sample.prompt);
+  record.request_hash = request_hash(backend_info_, record.prompt_hash, request);
+
+  std::optional<Generation> generation;
+  if (options_.use_cache) {
+    auto cached = store_.cached_generation(record.request_hash);
+    if (cached.ok() && cached->has_value()) {
+      generation = std::move(**cached);
+      ++summary.from_cache;
+    }
+  }
+  if (!generation) {
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    for (int attempt = 0;; ++attempt) {
+      CallContext ctx;
+      ctx.cancelled = stop_;
+      ctx.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(options_.attempt_timeout_s));
+      Generation g = backend_.generate(request, ctx);
+      ++summary.backend_calls;
+      ++record.tries;
+      if (ctx.is_cancelled() && g.error) return;  // abandoned: redone on resume, not stored
+      bool retry = g.error && g.error->kind == ErrorKind::kRetryable &&
+                   attempt < options_.max_retries;
+      if (!retry) {
+        generation = std::move(g);
+        break;
+      }
+      double delay = backoff_delay_s(attempt + 1, options_.retry_base_s, options_.retry_max_s,
+                                     std::uniform_real_distribution<double>(0, 1)(rng),
+                                     g.error->retry_after_s);
+      if (wait_or_stop(delay)) return;  // stopped while waiting: abandon
+    }
+  }
+  record.generation = std::move(*generation);
+  if (record.generation.error) {
+    record.error = record.generation.error->message;
+    record.error_stage = "generate";
+  } else {
+    Result<Score> score = suite.grade(sample, record.generation);
+    if (score.ok()) {
+      record.score = std::move(score.value());
+    } else {
+      record.error = score.status().message();
+      record.error_stage = "grade";
+    }
+  }
+  record.finished_at = now_iso8601();
+  Status stored = store_.record_attempt(run_id, record, sample.prompt.get());
+  if (!stored.ok()) {
+    if (summary.store_failure.ok()) summary.store_failure = stored;
+    failed_.store(true);
+    return;
+  }
+  if (record.score) {
+    ++summary.graded_now;
+    progress_->graded(task.suite, record.score->value);
+  } else {
+    ++summary.errors_now;
+    progress_->errored();
+  }
+}
+
+const std::string& Runner::prompt_hash_of(size_t suite, size_t sample, const Messages& messages) {
+  std::lock_guard lock(hash_mu_);
+  auto& slot = prompt_hashes_[{suite, sample}];
+  if (slot.empty()) slot = prompt_hash(messages);
+  return slot;
+}
+
+bool Runner::wait_or_stop(double seconds) {
+  auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(seconds));
+  while (Clock::now() < until) {
+    if (stop_ && stop_->load()) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20),
+                                                          until - Clock::now()));
+  }
+  return stop_ && stop_->load();
+}
+
+}  // namespace v4eval

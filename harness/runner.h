@@ -1,0 +1,91 @@
+#pragma once
+// The runner: schedules (sample × mode × repeat) attempts not yet stored, with bounded
+// concurrency, per-call deadlines, retries with backoff, cancellation and progress.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "harness/status.h"
+#include "harness/types.h"
+#include "reports/store.h"
+#include "suites/suite.h"
+
+namespace v4eval {
+
+struct RunnerOptions {
+  std::vector<Mode> modes{Mode::kNonThink};
+  int repeats = 1;
+  int concurrency = 8;
+  int64_t max_tokens = 0;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<uint64_t> seed;  // repeat r uses seed + r, so repeats are distinct samples
+  double attempt_timeout_s = 900;  // deadline handed to the backend for each call
+  int max_retries = 4;             // extra tries for retryable errors
+  double retry_base_s = 1.0;       // backoff: base * 2^k, capped, with jitter
+  double retry_max_s = 60.0;
+  bool use_cache = true;  // reuse a stored generation for the same request
+  enum class Progress { kAuto, kTty, kLines, kQuiet } progress = Progress::kAuto;
+};
+
+struct RunSummary {
+  int64_t total = 0;          // attempts the run consists of
+  int64_t already_done = 0;   // graded before this invocation
+  int64_t graded_now = 0;
+  int64_t errors_now = 0;     // attempts that ended as errors in this invocation
+  int64_t from_cache = 0;
+  int64_t backend_calls = 0;
+  bool interrupted = false;
+  Status store_failure;       // set when the store refused a write (disk full, ...)
+};
+
+// Delay before retry number `retry` (1-based): min(max, base·2^(retry-1)) scaled by a jitter
+// factor in [0.5, 1], and never less than the server's Retry-After hint.
+double backoff_delay_s(int retry, double base_s, double max_s, double jitter01,
+                       std::optional<double> retry_after_s);
+
+// Hash identifying a request for the response cache (backend identity, prompt, mode, sampling,
+// attempt identity).
+std::string request_hash(const BackendInfo& backend, const std::string& prompt_hash,
+                         const GenerationRequest& request);
+std::string prompt_hash(const Messages& messages);
+
+class Runner {
+ public:
+  // `suites` must be loaded. `stop` is polled: once set, no new attempt starts; calls in flight
+  // see it through CallContext::cancelled and are abandoned (not stored) if they end cancelled.
+  Runner(Store& store, Backend& backend, std::vector<Suite*> suites, RunnerOptions options,
+         const std::atomic<bool>* stop);
+
+  RunSummary run(int64_t run_id);
+
+ private:
+  struct Task;
+  class Progress;
+  void process(int64_t run_id, const Task& task, RunSummary& summary);
+  // Prompt hashes are computed once per sample (a 1M-token prompt is megabytes).
+  const std::string& prompt_hash_of(size_t suite, size_t sample, const Messages& messages);
+  // Sleeps up to `seconds`; true when the run was stopped meanwhile.
+  bool wait_or_stop(double seconds);
+
+  Store& store_;
+  Backend& backend_;
+  std::vector<Suite*> suites_;
+  RunnerOptions options_;
+  const std::atomic<bool>* stop_;
+  BackendInfo backend_info_;
+  Progress* progress_ = nullptr;
+  std::atomic<bool> failed_{false};  // the store refused a write: stop scheduling
+  std::mutex hash_mu_;
+  std::map<std::pair<size_t, size_t>, std::string> prompt_hashes_;
+};
+
+}  // namespace v4eval

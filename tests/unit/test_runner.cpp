@@ -1,0 +1,244 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "harness/runner.h"
+
+using namespace v4eval;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A suite of n samples whose grade is the length of the answer over 10.
+class CountingSuite final : public Suite {
+ public:
+  explicit CountingSuite(int n, bool fail_grading_of_1 = false) : fail1_(fail_grading_of_1) {
+    doc_.name = "count";
+    doc_.version = "1";
+    for (int i = 0; i < n; ++i) {
+      Sample s;
+      s.id = std::to_string(i);
+      s.index = size_t(i);
+      s.prompt = std::make_shared<Messages>(Messages{{"user", "q" + std::to_string(i)}});
+      samples_.push_back(s);
+    }
+  }
+  const SuiteDoc& doc() const override { return doc_; }
+  Status load(int64_t) override { return Status::Ok(); }
+  const std::vector<Sample>& samples() const override { return samples_; }
+  std::string data_hash() const override { return "h"; }
+  GenerationRequest make_request(const Sample& s, Mode mode) const override {
+    GenerationRequest r;
+    r.messages = s.prompt;
+    r.mode = mode;
+    return r;
+  }
+  Result<Score> grade(const Sample& s, const Generation& g) const override {
+    if (fail1_ && s.id == "1") return Unavailable("judge unreachable");
+    return Score{double(g.text.size()) / 10.0, "ok", Json::object()};
+  }
+  std::vector<Metric> aggregate(const std::vector<GradedAttempt>&) const override { return {}; }
+
+ private:
+  SuiteDoc doc_;
+  std::vector<Sample> samples_;
+  bool fail1_;
+};
+
+// Fails the first `failures` calls per sample with a retryable error, then answers.
+class FlakyBackend final : public Backend {
+ public:
+  explicit FlakyBackend(int failures, ErrorKind kind = ErrorKind::kRetryable)
+      : failures_(failures), kind_(kind) {}
+  BackendInfo info() const override {
+    return {"fake", "fake-model", 0, {Mode::kNonThink, Mode::kThinkHigh}, "fake"};
+  }
+  Generation generate(const GenerationRequest& r, const CallContext& ctx) override {
+    std::lock_guard lock(mu_);
+    int& n = calls_[r.sample_id + "/" + std::string(mode_name(r.mode)) + "/" + std::to_string(r.repeat)];
+    ++n;
+    ++total_calls;
+    if (ctx.is_cancelled()) {
+      Generation g;
+      g.error = GenerationError{ErrorKind::kRetryable, "cancelled", std::nullopt};
+      return g;
+    }
+    Generation g;
+    if (n <= failures_) {
+      g.error = GenerationError{kind_, "HTTP 503", std::nullopt};
+      return g;
+    }
+    g.text = "abcde";
+    g.finish_reason = "stop";
+    return g;
+  }
+  int total_calls = 0;
+
+ private:
+  int failures_;
+  ErrorKind kind_;
+  std::mutex mu_;
+  std::map<std::string, int> calls_;
+};
+
+struct Fixture {
+  fs::path dir;
+  std::unique_ptr<Store> store;
+  int64_t run_id = 0;
+  Fixture() {
+    char tmpl[] = "/tmp/v4eval-runner-XXXXXX";
+    dir = mkdtemp(tmpl);
+    store = std::move(Store::open((dir / "db.sqlite").string()).value());
+    RunInfo r;
+    r.name = "t";
+    r.status = "running";
+    run_id = store->create_run(r)->id;
+  }
+  ~Fixture() {
+    if (!std::getenv("KEEP")) fs::remove_all(dir);
+  }
+};
+
+RunnerOptions quick() {
+  RunnerOptions o;
+  o.progress = RunnerOptions::Progress::kQuiet;
+  o.retry_base_s = 0.001;
+  o.retry_max_s = 0.002;
+  o.concurrency = 4;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("backoff doubles, is capped, jittered, and honours Retry-After", "[runner]") {
+  CHECK(backoff_delay_s(1, 1.0, 60, 1.0, std::nullopt) == 1.0);
+  CHECK(backoff_delay_s(3, 1.0, 60, 1.0, std::nullopt) == 4.0);
+  CHECK(backoff_delay_s(10, 1.0, 60, 1.0, std::nullopt) == 60.0);
+  CHECK(backoff_delay_s(3, 1.0, 60, 0.0, std::nullopt) == 2.0);  // jitter keeps at least half
+  CHECK(backoff_delay_s(1, 1.0, 60, 1.0, 7.5) == 7.5);
+}
+
+TEST_CASE("runner: every (sample, mode, repeat) once, retries retryable errors", "[runner]") {
+  Fixture f;
+  CountingSuite suite(10);
+  FlakyBackend backend(2);
+  RunnerOptions o = quick();
+  o.modes = {Mode::kNonThink, Mode::kThinkHigh};
+  o.repeats = 3;
+  Runner runner(*f.store, backend, {&suite}, o, nullptr);
+  RunSummary s = runner.run(f.run_id);
+  CHECK(s.total == 60);
+  CHECK(s.graded_now == 60);
+  CHECK(s.errors_now == 0);
+  CHECK(backend.total_calls == 180);  // two failures + one success each
+  auto attempts = f.store->attempts(f.run_id);
+  REQUIRE(attempts->size() == 60);
+  for (const auto& a : *attempts) {
+    CHECK(a.tries == 3);
+    CHECK(a.score->value == 0.5);
+  }
+}
+
+TEST_CASE("runner: exhausted retries are stored as errors and redone on resume", "[runner]") {
+  Fixture f;
+  CountingSuite suite(4);
+  FlakyBackend backend(3);
+  RunnerOptions o = quick();
+  o.max_retries = 1;  // 2 calls per attempt: not enough
+  {
+    Runner runner(*f.store, backend, {&suite}, o, nullptr);
+    RunSummary s = runner.run(f.run_id);
+    CHECK(s.graded_now == 0);
+    CHECK(s.errors_now == 4);
+    for (const auto& a : *f.store->attempts(f.run_id)) {
+      CHECK_FALSE(a.score.has_value());  // an error is never a score of 0
+      CHECK(a.error == "HTTP 503");
+      CHECK(a.error_stage == "generate");
+    }
+  }
+  Runner again(*f.store, backend, {&suite}, o, nullptr);  // the 4th call per sample succeeds
+  RunSummary s = again.run(f.run_id);
+  CHECK(s.already_done == 0);
+  CHECK(s.graded_now == 4);
+  for (const auto& a : *f.store->attempts(f.run_id)) {
+    CHECK(a.score.has_value());
+    CHECK(a.tries == 4);  // 2 failed calls before, 1 failed + 1 good now
+  }
+  Runner third(*f.store, backend, {&suite}, o, nullptr);
+  RunSummary s3 = third.run(f.run_id);
+  CHECK(s3.already_done == 4);
+  CHECK(s3.graded_now == 0);
+}
+
+TEST_CASE("runner: final errors are not retried", "[runner]") {
+  Fixture f;
+  CountingSuite suite(3);
+  FlakyBackend backend(1, ErrorKind::kFinal);
+  Runner runner(*f.store, backend, {&suite}, quick(), nullptr);
+  RunSummary s = runner.run(f.run_id);
+  CHECK(s.errors_now == 3);
+  CHECK(backend.total_calls == 3);
+}
+
+TEST_CASE("runner: an ungradable answer is an error, and regrading uses the cache", "[runner]") {
+  Fixture f;
+  CountingSuite failing(3, /*fail_grading_of_1=*/true);
+  FlakyBackend backend(0);
+  Runner runner(*f.store, backend, {&failing}, quick(), nullptr);
+  RunSummary s = runner.run(f.run_id);
+  CHECK(s.graded_now == 2);
+  CHECK(s.errors_now == 1);
+  auto a = f.store->attempt(f.run_id, {"count", "1", Mode::kNonThink, 0});
+  CHECK((*a)->error == "judge unreachable");
+  CHECK((*a)->error_stage == "grade");
+  CHECK((*a)->generation.text == "abcde");  // the generation is kept
+
+  CountingSuite healthy(3);
+  Runner regrade(*f.store, backend, {&healthy}, quick(), nullptr);
+  RunSummary r = regrade.run(f.run_id);
+  CHECK(r.graded_now == 1);
+  CHECK(r.from_cache == 1);
+  CHECK(r.backend_calls == 0);  // the model is not asked again
+  CHECK(backend.total_calls == 3);
+}
+
+TEST_CASE("runner: a stop flag ends scheduling, the rest is done on resume", "[runner]") {
+  Fixture f;
+  CountingSuite suite(200);
+  // Slow backend: 2 ms per call, so the stop lands mid-run.
+  class Slow final : public Backend {
+   public:
+    BackendInfo info() const override { return {"slow", "m", 0, {Mode::kNonThink}, "slow"}; }
+    Generation generate(const GenerationRequest&, const CallContext&) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      Generation g;
+      g.text = "x";
+      return g;
+    }
+  } backend;
+  std::atomic<bool> stop{false};
+  RunnerOptions o = quick();
+  o.concurrency = 2;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  Runner runner(*f.store, backend, {&suite}, o, &stop);
+  RunSummary s = runner.run(f.run_id);
+  stopper.join();
+  CHECK(s.interrupted);
+  CHECK(s.graded_now > 0);
+  CHECK(s.graded_now < 200);
+  CHECK(int64_t(f.store->attempts(f.run_id)->size()) == s.graded_now);
+
+  Runner resume(*f.store, backend, {&suite}, o, nullptr);
+  RunSummary r = resume.run(f.run_id);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.already_done == s.graded_now);
+  CHECK(r.already_done + r.graded_now == 200);
+  CHECK(f.store->attempts(f.run_id)->size() == 200);
+}
