@@ -4,6 +4,7 @@
 #   V4EVAL_SKIP_APT=1   skip apt (dependencies already present)
 #   V4EVAL_BUILD_DIR    build folder (default: build)
 #   V4EVAL_JOBS         parallel build jobs (default: 2)
+#   V4EVAL_SKIP_DEMO=1  do not run the demo evaluation at the end
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ APT_PACKAGES=(
   libpcre2-dev zlib1g-dev libcurl4-openssl-dev libseccomp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3 nodejs npm
+  chromium fonts-dejavu-core  # headless Chromium (playwright-core): HTML report test + bench
 )
 
 if [[ "${V4EVAL_SKIP_APT:-0}" != 1 ]]; then
@@ -48,3 +50,8 @@ fi
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 echo "setup: built $BUILD_DIR/v4eval" >&2
+
+# The main job on the embedded default (V4EVAL_SKIP_DEMO=1 to skip).
+if [[ "${V4EVAL_SKIP_DEMO:-0}" != 1 ]]; then
+  V4EVAL_BUILD_DIR="$BUILD_DIR" ./scripts/demo.sh
+fi

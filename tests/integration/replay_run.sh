@@ -58,4 +58,15 @@ assert a['details']['tokens'] > 4096
 "
 expect_exit 0 "$V4EVAL_BIN" suites --json
 python3 -c "import json; d = json.load(open('$WORK/stdout')); assert d[0]['name'] == 'mrcr' and 'score' in d[0]['metrics']"
+# --config holds the same keys as the flags; flags win. --limit keeps the first N samples.
+cat > cfg.json <<JSON
+{"suite": ["mrcr:file=data.jsonl"], "backend": "replay:file=replay.jsonl",
+ "mode": ["non-think", "think-high"], "limit": 5, "run_name": "from-config", "db": "cfg.sqlite"}
+JSON
+expect_exit 0 "$V4EVAL_BIN" run --config cfg.json --mode think-high --quiet
+expect_stderr "5/5 attempts graded"
+expect_exit 2 "$V4EVAL_BIN" run --config cfg.json --bogus-key
+printf '{"suit": "x"}' > badcfg.json
+expect_exit 2 "$V4EVAL_BIN" run --config badcfg.json
+expect_stderr 'unknown key "suit"'
 echo "ok"
