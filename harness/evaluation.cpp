@@ -1,7 +1,10 @@
 #include "harness/evaluation.h"
 
+#include <cmath>
 #include <map>
 #include <set>
+
+#include "reports/stats.h"
 
 #include "suites/suite.h"
 
@@ -13,6 +16,7 @@ struct SuiteModeData {
   std::set<std::string> samples;
   int64_t attempts = 0;
   int64_t errors = 0;
+  int64_t skipped = 0;
 };
 
 // (suite, mode) -> attempts of one run.
@@ -25,7 +29,9 @@ Result<std::map<std::pair<std::string, Mode>, SuiteModeData>> collect(
     auto& d = by[{a.key.suite, a.key.mode}];
     d.samples.insert(a.key.sample_id);
     ++d.attempts;
-    if (!a.score) {
+    if (a.error_stage == "skipped") {
+      ++d.skipped;
+    } else if (!a.score) {
       ++d.errors;
     } else {
       d.graded.push_back({a.key.sample_id, a.key.mode, a.key.repeat, a.score->value,
@@ -87,7 +93,7 @@ Result<Json> report_json(Store& store, const std::vector<RunInfo>& runs, bool wi
         version = it->second->doc().version;
         for (const auto& m : it->second->aggregate(data.graded))
           metrics[m.name] = {{"value", m.value}, {"ci_low", m.ci_low}, {"ci_high", m.ci_high},
-                             {"n", m.n}};
+                             {"n", m.n}, {"small_n", too_small_to_compare(m)}};
       }
       Json s = {{"suite", key.first},
                 {"version", version},
@@ -95,6 +101,7 @@ Result<Json> report_json(Store& store, const std::vector<RunInfo>& runs, bool wi
                 {"n_samples", int64_t(data.samples.size())},
                 {"n_attempts", data.attempts},
                 {"n_errors", data.errors},
+                {"n_skipped", data.skipped},
                 {"metrics", metrics}};
       if (run.suite_versions.contains(key.first))
         s["data_hash"] = run.suite_versions[key.first].value("data_hash", "");
@@ -109,7 +116,8 @@ Result<Json> report_json(Store& store, const std::vector<RunInfo>& runs, bool wi
                     {"repeat", a.key.repeat},
                     {"score", a.score ? Json(a.score->value) : Json()},
                     {"verdict", a.score ? Json(a.score->verdict) : Json()},
-                    {"error", a.error.empty() ? Json() : Json(a.error)},
+                    {"error", a.error.empty() || a.error_stage == "skipped" ? Json() : Json(a.error)},
+                    {"skipped", a.error_stage == "skipped" ? Json(a.error) : Json()},
                     {"details", a.score ? a.score->details : Json::object()},
                     {"finish_reason", a.generation.finish_reason},
                     {"tries", a.tries}};
@@ -119,6 +127,89 @@ Result<Json> report_json(Store& store, const std::vector<RunInfo>& runs, bool wi
     }
     out["runs"].push_back(std::move(r));
   }
+  return out;
+}
+
+Result<RunData> load_run_data(Store& store, const RunInfo& run, const std::string& label,
+                              bool keep_attempts) {
+  RunData out;
+  out.info = run;
+  out.label = label;
+  auto suites = suites_of(run);
+  if (!suites.ok()) return suites.status();
+  auto attempts = store.attempts(run.id);
+  if (!attempts.ok()) return attempts.status();
+
+  struct Acc {
+    SuiteResults data;
+    std::vector<GradedAttempt> graded;
+    std::set<std::string> samples;
+    std::vector<double> prompt_tokens, completion_tokens, reasoning_tokens, latency_ms;
+  };
+  std::map<std::pair<std::string, Mode>, Acc> by;
+  for (const auto& a : *attempts) {
+    Acc& acc = by[{a.key.suite, a.key.mode}];
+    acc.samples.insert(a.key.sample_id);
+    ++acc.data.n_attempts;
+    auto& hash = acc.data.prompt_hash[a.key.sample_id];
+    if (hash.empty() || a.key.repeat == 0) hash = a.prompt_hash;
+    const Generation& g = a.generation;
+    if (a.error_stage == "skipped") {
+      ++acc.data.n_skipped;
+      continue;
+    }
+    if (!a.score) {
+      ++acc.data.n_errors;
+      ++acc.data.error_classes[error_class(a.error_stage, a.error)];
+      continue;
+    }
+    if (g.finish_reason == "length") ++acc.data.n_truncated;
+    if (g.prompt_tokens >= 0) acc.prompt_tokens.push_back(double(g.prompt_tokens));
+    if (g.completion_tokens >= 0) acc.completion_tokens.push_back(double(g.completion_tokens));
+    if (g.reasoning_tokens >= 0) acc.reasoning_tokens.push_back(double(g.reasoning_tokens));
+    if (g.latency_ms > 0) acc.latency_ms.push_back(g.latency_ms);
+    acc.graded.push_back({a.key.sample_id, a.key.mode, a.key.repeat, a.score->value,
+                          a.score->verdict, a.score->details});
+  }
+  for (auto& [key, acc] : by) {
+    SuiteResults& d = acc.data;
+    d.suite = key.first;
+    d.mode = key.second;
+    d.n_samples = int64_t(acc.samples.size());
+    if (run.suite_versions.contains(d.suite) && run.suite_versions[d.suite].is_object()) {
+      d.version = run.suite_versions[d.suite].value("version", "");
+      d.data_hash = run.suite_versions[d.suite].value("data_hash", "");
+    }
+    d.prompt_tokens = summarize(std::move(acc.prompt_tokens));
+    d.completion_tokens = summarize(std::move(acc.completion_tokens));
+    d.reasoning_tokens = summarize(std::move(acc.reasoning_tokens));
+    d.latency_ms = summarize(std::move(acc.latency_ms));
+    auto it = suites->find(d.suite);
+    if (it != suites->end()) {
+      const Suite& suite = *it->second;
+      if (d.version.empty()) d.version = suite.doc().version;
+      auto totals = suite.aggregate(acc.graded);
+      if (!totals.empty()) d.headline = totals.front().name;
+      for (const auto& m : totals) d.metrics[m.name].total = m;
+      // Each metric per sample: the suite's own aggregation over that sample's attempts.
+      std::map<std::string, std::vector<GradedAttempt>> per_sample;
+      for (auto& g : acc.graded) per_sample[g.sample_id].push_back(g);
+      for (const auto& [sample, list] : per_sample)
+        for (const auto& m : suite.aggregate(list)) {
+          auto mit = d.metrics.find(m.name);
+          if (mit != d.metrics.end() && m.n > 0) mit->second.per_sample[sample] = m.value;
+        }
+      for (auto& [name, mv] : d.metrics) {
+        double sum = 0;
+        for (const auto& [_, v] : mv.per_sample) sum += v;
+        bool decomposes = int64_t(mv.per_sample.size()) == mv.total.n && mv.total.n > 0 &&
+                          std::fabs(sum / double(mv.total.n) - mv.total.value) < 1e-9;
+        if (!decomposes) mv.per_sample.clear();
+      }
+    }
+    out.suites.push_back(std::move(d));
+  }
+  if (keep_attempts) out.attempts = std::move(*attempts);
   return out;
 }
 

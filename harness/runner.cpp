@@ -18,14 +18,6 @@ namespace v4eval {
 
 using Clock = std::chrono::steady_clock;
 
-double backoff_delay_s(int retry, double base_s, double max_s, double jitter01,
-                       std::optional<double> retry_after_s) {
-  double d = std::min(max_s, base_s * std::ldexp(1.0, std::max(0, retry - 1)));
-  d *= 0.5 + 0.5 * std::clamp(jitter01, 0.0, 1.0);
-  if (retry_after_s) d = std::max(d, *retry_after_s);
-  return d;
-}
-
 std::string prompt_hash(const Messages& messages) {
   Sha256 h;
   for (const auto& m : messages) {
@@ -34,6 +26,13 @@ std::string prompt_hash(const Messages& messages) {
     h.update(m.content);
   }
   return h.hex_digest();
+}
+
+int shard_of(const std::string& suite, const std::string& sample_id, int count) {
+  if (count <= 1) return 0;
+  std::string digest = sha256_hex(suite + "\n" + sample_id);
+  uint64_t x = std::stoull(digest.substr(0, 16), nullptr, 16);
+  return int(x % uint64_t(count));
 }
 
 std::string request_hash(const BackendInfo& backend, const std::string& prompt_hash,
@@ -50,6 +49,7 @@ std::string request_hash(const BackendInfo& backend, const std::string& prompt_h
             {"suite", r.suite},
             {"sample_id", r.sample_id},
             {"repeat", r.repeat}};
+  if (r.attempt_mode) j["attempt_mode"] = mode_name(*r.attempt_mode);
   return sha256_hex(j.dump());
 }
 
@@ -85,6 +85,11 @@ class Runner::Progress {
     std::lock_guard lock(mu_);
     ++done_;
     ++errors_;
+  }
+  void skipped() {
+    std::lock_guard lock(mu_);
+    ++done_;
+    ++skipped_;
   }
 
   void finish() {
@@ -130,6 +135,10 @@ class Runner::Progress {
       }
       std::snprintf(buf, sizeof buf, " | errors %lld", (long long)errors_);
       line += buf;
+      if (skipped_) {
+        std::snprintf(buf, sizeof buf, " | skipped %lld", (long long)skipped_);
+        line += buf;
+      }
       for (size_t i = 0; i < suite_names_.size(); ++i) {
         if (sums_[i].second == 0) continue;
         std::snprintf(buf, sizeof buf, " | %s mean %.4f", suite_names_[i].c_str(),
@@ -150,7 +159,7 @@ class Runner::Progress {
   std::mutex mu_;
   std::condition_variable cv_;
   bool finished_ = false;
-  int64_t done_ = 0, errors_ = 0;
+  int64_t done_ = 0, errors_ = 0, skipped_ = 0;
   std::vector<std::pair<double, int64_t>> sums_;  // running score sum and count per suite
   Clock::time_point start_;
   std::thread thread_;
@@ -175,7 +184,11 @@ RunSummary Runner::run(int64_t run_id) {
   std::vector<Task> tasks;
   for (size_t s = 0; s < suites_.size(); ++s) {
     const auto& samples = suites_[s]->samples();
-    for (size_t i = 0; i < samples.size(); ++i)
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (options_.shard_count > 1 &&
+          shard_of(suites_[s]->doc().name, samples[i].id, options_.shard_count) !=
+              options_.shard_index)
+        continue;
       for (Mode mode : options_.modes)
         for (int r = 0; r < options_.repeats; ++r) {
           ++summary.total;
@@ -184,6 +197,7 @@ RunSummary Runner::run(int64_t run_id) {
           else
             tasks.push_back({s, i, mode, r});
         }
+    }
   }
   std::vector<std::string> names;
   for (auto* s : suites_) names.push_back(s->doc().name);
@@ -202,6 +216,7 @@ RunSummary Runner::run(int64_t run_id) {
     std::lock_guard lock(summary_mu);
     summary.graded_now += local.graded_now;
     summary.errors_now += local.errors_now;
+    summary.skipped_now += local.skipped_now;
     summary.from_cache += local.from_cache;
     summary.backend_calls += local.backend_calls;
     if (!local.store_failure.ok() && summary.store_failure.ok())
@@ -214,7 +229,8 @@ RunSummary Runner::run(int64_t run_id) {
   progress.finish();
   progress_ = nullptr;
   summary.interrupted = stop_ && stop_->load() &&
-                        summary.already_done + summary.graded_now + summary.errors_now <
+                        summary.already_done + summary.graded_now + summary.errors_now +
+                                summary.skipped_now <
                             summary.total;
   return summary;
 }
@@ -235,6 +251,21 @@ void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
   record.key = {request.suite, sample.id, task.mode, task.repeat};
   record.prompt_hash = prompt_hash_of(task.suite, task.sample, *sample.prompt);
   record.request_hash = request_hash(backend_info_, record.prompt_hash, request);
+
+  if (auto reason = suite.skip_reason(sample, backend_info_)) {
+    record.error = *reason;
+    record.error_stage = "skipped";
+    record.finished_at = now_iso8601();
+    Status stored = store_.record_attempt(run_id, record, nullptr);
+    if (!stored.ok()) {
+      if (summary.store_failure.ok()) summary.store_failure = stored;
+      failed_.store(true);
+      return;
+    }
+    ++summary.skipped_now;
+    progress_->skipped();
+    return;
+  }
 
   std::optional<Generation> generation;
   if (options_.use_cache) {
@@ -272,7 +303,7 @@ void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
     record.error = record.generation.error->message;
     record.error_stage = "generate";
   } else {
-    Result<Score> score = suite.grade(sample, record.generation);
+    Result<Score> score = suite.grade(sample, request, record.generation);
     if (score.ok()) {
       record.score = std::move(score.value());
     } else {

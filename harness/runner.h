@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "harness/retry.h"
 #include "harness/status.h"
 #include "harness/types.h"
 #include "reports/store.h"
@@ -33,30 +34,34 @@ struct RunnerOptions {
   double retry_base_s = 1.0;       // backoff: base * 2^k, capped, with jitter
   double retry_max_s = 60.0;
   bool use_cache = true;  // reuse a stored generation for the same request
+  // Scale-out: only the samples with shard_of(suite, sample, shard_count) == shard_index (all
+  // modes and repeats of a sample together). 0/1 = everything.
+  int shard_index = 0;
+  int shard_count = 1;
   enum class Progress { kAuto, kTty, kLines, kQuiet } progress = Progress::kAuto;
 };
 
 struct RunSummary {
   int64_t total = 0;          // attempts the run consists of
-  int64_t already_done = 0;   // graded before this invocation
+  int64_t already_done = 0;   // graded (or skipped) before this invocation
   int64_t graded_now = 0;
   int64_t errors_now = 0;     // attempts that ended as errors in this invocation
+  int64_t skipped_now = 0;    // attempts the suite declined to send (Suite::skip_reason)
   int64_t from_cache = 0;
   int64_t backend_calls = 0;
   bool interrupted = false;
   Status store_failure;       // set when the store refused a write (disk full, ...)
 };
 
-// Delay before retry number `retry` (1-based): min(max, base·2^(retry-1)) scaled by a jitter
-// factor in [0.5, 1], and never less than the server's Retry-After hint.
-double backoff_delay_s(int retry, double base_s, double max_s, double jitter01,
-                       std::optional<double> retry_after_s);
-
 // Hash identifying a request for the response cache (backend identity, prompt, mode, sampling,
 // attempt identity).
 std::string request_hash(const BackendInfo& backend, const std::string& prompt_hash,
                          const GenerationRequest& request);
 std::string prompt_hash(const Messages& messages);
+
+// The shard a sample belongs to among `count`: SHA-256 of "suite\nsample_id" mod count. The
+// same on every machine and independent of data order, so shards run anywhere partition a run.
+int shard_of(const std::string& suite, const std::string& sample_id, int count);
 
 class Runner {
  public:

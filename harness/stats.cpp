@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 
 namespace v4eval {
-namespace {
-
 // Inverse of the standard normal CDF (Acklam's algorithm, relative error < 1.2e-9).
 double normal_quantile(double p) {
   static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
@@ -28,8 +27,6 @@ double normal_quantile(double p) {
   return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
          (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
-
-}  // namespace
 
 double student_t_quantile(double p, double df) {
   // Hill (1970), Algorithm 396, via the two-tailed probability.
@@ -55,33 +52,113 @@ double student_t_quantile(double p, double df) {
   return std::sqrt(df * y) * (p > 0.5 ? 1 : -1);
 }
 
-Metric mean_metric(const std::string& name,
-                   const std::vector<std::pair<std::string, double>>& values, double lo,
-                   double hi, double confidence) {
-  std::map<std::string, std::pair<double, int>> clusters;
-  for (const auto& [cluster, v] : values) {
-    auto& c = clusters[cluster];
-    c.first += v;
-    c.second += 1;
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+StatsRng::StatsRng(uint64_t seed) {
+  for (auto& s : s_) s = splitmix64(seed);
+}
+
+uint64_t StatsRng::next() {
+  uint64_t result = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+uint64_t stats_seed(const std::string& label, uint64_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (unsigned char c : label) h = (h ^ c) * 0x100000001b3ULL;
+  return h ^ (n * 0x9e3779b97f4a7c15ULL);
+}
+
+Interval bootstrap_mean_interval(const std::vector<double>& values, double confidence,
+                                 int resamples, uint64_t seed, double lo, double hi) {
+  const size_t n = values.size();
+  if (n < 2 || resamples < 2) return {lo, hi};
+  StatsRng rng(seed);
+  std::vector<double> means(static_cast<size_t>(resamples));
+  for (auto& m : means) {
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += values[rng.below(n)];
+    m = sum / double(n);
   }
-  Metric m{name, 0, 0, 0, int64_t(clusters.size())};
-  if (clusters.empty()) return m;
-  std::vector<double> means;
-  for (const auto& [_, c] : clusters) means.push_back(c.first / c.second);
-  double n = double(means.size()), sum = 0;
-  for (double x : means) sum += x;
-  m.value = sum / n;
-  if (means.size() < 2) {
-    m.ci_low = lo;  // one cluster says nothing about the spread
-    m.ci_high = hi;
-    return m;
-  }
+  double alpha = 1 - confidence;
+  // Percentile interval: the alpha/2 and 1-alpha/2 order statistics of the replicates.
+  size_t i_low = size_t(std::floor(alpha / 2 * (resamples - 1) + 0.5));
+  size_t i_high = size_t(std::floor((1 - alpha / 2) * (resamples - 1) + 0.5));
+  std::nth_element(means.begin(), means.begin() + i_low, means.end());
+  double low = means[i_low];
+  std::nth_element(means.begin(), means.begin() + i_high, means.end());
+  double high = means[i_high];
+  return {std::clamp(low, lo, hi), std::clamp(high, lo, hi)};
+}
+
+namespace {
+constexpr int kBootstrapResamples = 2000;
+
+Metric t_interval(const std::string& name, const std::vector<double>& means, double lo, double hi,
+                  double confidence) {
+  Metric m{name, 0, lo, hi, int64_t(means.size())};
+  if (means.empty()) return m;
+  double n = double(means.size());
+  m.value = std::accumulate(means.begin(), means.end(), 0.0) / n;
+  if (means.size() < 2) return m;  // one cluster says nothing about the spread
   double ss = 0;
   for (double x : means) ss += (x - m.value) * (x - m.value);
   double se = std::sqrt(ss / (n - 1) / n);
   double t = student_t_quantile(1 - (1 - confidence) / 2, n - 1);
   m.ci_low = std::clamp(m.value - t * se, lo, hi);
   m.ci_high = std::clamp(m.value + t * se, lo, hi);
+  return m;
+}
+}  // namespace
+
+Metric mean_metric(const std::string& name,
+                   const std::vector<std::pair<std::string, double>>& values, double lo,
+                   double hi, double confidence) {
+  std::map<std::string, std::pair<double, int>> clusters;
+  bool binary = true;
+  for (const auto& [cluster, v] : values) {
+    auto& c = clusters[cluster];
+    c.first += v;
+    c.second += 1;
+    binary = binary && (v == 0.0 || v == 1.0);
+  }
+  Metric m{name, 0, 0, 0, int64_t(clusters.size())};
+  if (clusters.empty()) return m;
+  std::vector<double> means;
+  means.reserve(clusters.size());
+  bool repeats = false;
+  for (const auto& [_, c] : clusters) {
+    means.push_back(c.first / c.second);
+    repeats = repeats || c.second > 1;
+  }
+  if (!repeats && binary && lo == 0.0 && hi == 1.0) {
+    int64_t k = 0;
+    for (double x : means) k += x == 1.0;
+    Metric w = wilson_metric(name, k, int64_t(means.size()), confidence);
+    return w;
+  }
+  if (!repeats) return t_interval(name, means, lo, hi, confidence);
+  m.value = std::accumulate(means.begin(), means.end(), 0.0) / double(means.size());
+  Interval ci = bootstrap_mean_interval(means, confidence, kBootstrapResamples,
+                                        stats_seed(name, means.size()), lo, hi);
+  m.ci_low = std::min(ci.low, m.value);
+  m.ci_high = std::max(ci.high, m.value);
   return m;
 }
 
@@ -95,6 +172,38 @@ Metric wilson_metric(const std::string& name, int64_t k, int64_t n, double confi
   m.value = p;
   m.ci_low = std::max(0.0, center - half);
   m.ci_high = std::min(1.0, center + half);
+  return m;
+}
+
+double pass_at_k(int64_t n, int64_t c, int64_t k) {
+  if (n - c < k) return 1.0;
+  double prod = 1.0;
+  for (int64_t i = n - c + 1; i <= n; ++i) prod *= 1.0 - double(k) / double(i);
+  return 1.0 - prod;
+}
+
+std::optional<Metric> pass_at_k_metric(const std::string& name,
+                                       const std::vector<std::pair<int64_t, int64_t>>& problems,
+                                       int64_t k, double confidence) {
+  if (k < 1) return std::nullopt;
+  bool single = true;
+  int64_t solved = 0;
+  std::vector<double> per_problem;
+  per_problem.reserve(problems.size());
+  for (const auto& [n, c] : problems) {
+    if (n < k || c < 0 || c > n) return std::nullopt;
+    single = single && n == 1;
+    solved += c;
+    per_problem.push_back(pass_at_k(n, c, k));
+  }
+  if (per_problem.empty()) return Metric{name, 0, 0, 1, 0};
+  if (single) return wilson_metric(name, solved, int64_t(problems.size()), confidence);
+  Metric m{name, 0, 0, 1, int64_t(per_problem.size())};
+  m.value = std::accumulate(per_problem.begin(), per_problem.end(), 0.0) / double(per_problem.size());
+  Interval ci = bootstrap_mean_interval(per_problem, confidence, kBootstrapResamples,
+                                        stats_seed(name, per_problem.size()));
+  m.ci_low = std::min(ci.low, m.value);
+  m.ci_high = std::max(ci.high, m.value);
   return m;
 }
 

@@ -1,6 +1,19 @@
 #include "harness/types.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "harness/retry.h"
+
 namespace v4eval {
+
+double backoff_delay_s(int retry, double base_s, double max_s, double jitter01,
+                       std::optional<double> retry_after_s) {
+  double d = std::min(max_s, base_s * std::ldexp(1.0, std::max(0, retry - 1)));
+  d *= 0.5 + 0.5 * std::clamp(jitter01, 0.0, 1.0);
+  if (retry_after_s) d = std::max(d, *retry_after_s);
+  return d;
+}
 
 std::string_view mode_name(Mode mode) {
   switch (mode) {

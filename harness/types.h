@@ -39,6 +39,8 @@ struct GenerationRequest {
   std::string suite;
   std::string sample_id;
   int repeat = 0;
+  // Judge calls: the mode of the attempt being graded (the judge itself runs in `mode`).
+  std::optional<Mode> attempt_mode;
 };
 
 // How the runner must treat a failed generation.

@@ -12,7 +12,7 @@
 namespace v4eval {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Migration i brings the schema from version i to i+1. Append only; never edit a shipped one.
 const char* const kMigrations[] = {
@@ -79,6 +79,19 @@ CREATE TABLE response_cache (
   request_hash TEXT PRIMARY KEY,
   generation TEXT NOT NULL,
   created_at TEXT NOT NULL
+);
+)sql",
+    // 1 -> 2: shards merged into a run (`v4eval merge`).
+    R"sql(
+CREATE TABLE run_shards (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  shard_index INTEGER NOT NULL,
+  shard_count INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  source_run TEXT NOT NULL,
+  source_status TEXT NOT NULL,
+  merged_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, shard_index, shard_count)
 );
 )sql",
 };
@@ -212,8 +225,15 @@ class SqliteStore final : public Store {
                      ", written by a newer v4eval (this build knows up to " +
                      std::to_string(kSchemaVersion) + ")");
     if (version == kSchemaVersion) return Status::Ok();
-    if (read_only)
+    if (read_only) {
+      // Readers use only tables that exist since version 1; newer tables (run_shards) read as
+      // empty. So an older file can be reported on without being written to.
+      if (version >= 1) {
+        read_version_ = version;
+        return Status::Ok();
+      }
       return IoError("database " + path_ + " needs a schema migration; open it once for writing");
+    }
     if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     if (version == 0) {
       if (auto s = exec("CREATE TABLE schema_version (version INTEGER NOT NULL);"
@@ -317,7 +337,7 @@ class SqliteStore final : public Store {
   Result<std::vector<AttemptKey>> graded_keys(int64_t run_id) override {
     std::lock_guard lock(mu_);
     Stmt s(db_, "SELECT suite, sample_id, mode, repeat FROM attempts WHERE run_id = ? AND "
-                "error = ''");
+                "(error = '' OR error_stage = 'skipped')");
     if (!s.ok()) return error("reading attempts");
     s.bind(1, run_id);
     std::vector<AttemptKey> out;
@@ -376,7 +396,7 @@ class SqliteStore final : public Store {
     if (prompt)
       if (auto s = put_prompt_locked(a.prompt_hash, *prompt); !s.ok()) return s;
     const Generation& g = a.generation;
-    bool usable = !g.error.has_value() && a.error_stage != "generate" && a.error_stage != "timeout";
+    bool usable = !g.error.has_value() && (a.error_stage.empty() || a.error_stage == "grade");
     if (usable && !a.request_hash.empty()) {
       Stmt c(db_, "INSERT OR IGNORE INTO response_cache (request_hash, generation, created_at) "
                   "VALUES (?,?,?)");
@@ -398,7 +418,7 @@ ON CONFLICT (run_id, suite, sample_id, mode, repeat) DO UPDATE SET
   verdict = excluded.verdict, details = excluded.details, error = excluded.error,
   error_stage = excluded.error_stage, tries = attempts.tries + excluded.tries,
   finished_at = excluded.finished_at
-WHERE attempts.error != ''
+WHERE attempts.error != '' AND attempts.error_stage != 'skipped'
 )sql");
     if (!s.ok()) return error("preparing attempt insert");
     s.bind(1, run_id).bind(2, a.key.suite).bind(3, a.key.sample_id);
@@ -523,6 +543,148 @@ WHERE attempts.error != ''
     return std::optional<Generation>(generation_from_json(j));
   }
 
+  Status cache_generation(const std::string& request_hash, const Generation& g) override {
+    std::lock_guard lock(mu_);
+    Stmt c(db_, "INSERT OR IGNORE INTO response_cache (request_hash, generation, created_at) "
+                "VALUES (?,?,?)");
+    c.bind(1, request_hash).bind(2, generation_to_json(g).dump()).bind(3, now_iso8601());
+    if (c.step() != SQLITE_DONE) return error("writing response cache");
+    return Status::Ok();
+  }
+
+  Result<ImportCounts> import_run(const std::string& source_path, int64_t source_run_id,
+                                  int64_t into_run_id, const ShardRecord& shard) override {
+    std::lock_guard lock(mu_);
+    {
+      Stmt attach(db_, "ATTACH DATABASE ? AS src");
+      if (!attach.ok()) return error("attaching " + source_path);
+      attach.bind(1, source_path);
+      if (attach.step() != SQLITE_DONE) return error("attaching " + source_path);
+    }
+    auto detach = [&] { exec("DETACH DATABASE src"); };
+    if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) {
+      detach();
+      return s;
+    }
+    auto fail = [&](const std::string& what) -> Result<ImportCounts> {
+      Status st = error(what);
+      exec("ROLLBACK");
+      detach();
+      return st;
+    };
+    ImportCounts counts;
+    auto count = [&](const char* sql, int64_t* out) {
+      Stmt c(db_, sql);
+      if (!c.ok()) return false;
+      c.bind(1, source_run_id).bind(2, into_run_id);
+      if (c.step() != SQLITE_ROW) return false;
+      *out = c.i64(0);
+      return true;
+    };
+    // Classify before copying: new keys, error rows here that a final row there replaces,
+    // and graded rows in both that disagree.
+    constexpr const char* kJoin =
+        " FROM src.attempts s JOIN main.attempts t ON t.run_id = ?2 AND t.suite = s.suite AND "
+        "t.sample_id = s.sample_id AND t.mode = s.mode AND t.repeat = s.repeat WHERE s.run_id = ?1";
+    std::string replaced_sql = std::string("SELECT count(*)") + kJoin +
+                               " AND t.error != '' AND t.error_stage != 'skipped' AND "
+                               "(s.error = '' OR s.error_stage = 'skipped')";
+    std::string conflicts_sql = std::string("SELECT count(*)") + kJoin +
+                                " AND t.error = '' AND s.error = '' AND t.score IS NOT s.score";
+    std::string common_sql = std::string("SELECT count(*)") + kJoin;
+    int64_t total = 0, common = 0;
+    if (!count("SELECT count(*) FROM src.attempts WHERE run_id = ?1 AND ?2 IS NOT NULL", &total) ||
+        !count(common_sql.c_str(), &common) || !count(replaced_sql.c_str(), &counts.replaced) ||
+        !count(conflicts_sql.c_str(), &counts.conflicts))
+      return fail("reading " + source_path);
+    counts.added = total - common;
+    counts.unchanged = common - counts.replaced;
+    {
+      int64_t before = 0;
+      Stmt c(db_, "SELECT count(*) FROM main.prompts");
+      if (!c.ok() || c.step() != SQLITE_ROW) return fail("reading prompts");
+      before = c.i64(0);
+      Stmt p(db_, "INSERT OR IGNORE INTO main.prompts (hash, raw_bytes, messages_zlib) "
+                  "SELECT hash, raw_bytes, messages_zlib FROM src.prompts WHERE hash IN "
+                  "(SELECT prompt_hash FROM src.attempts WHERE run_id = ?)");
+      if (!p.ok()) return fail("copying prompts from " + source_path);
+      p.bind(1, source_run_id);
+      if (p.step() != SQLITE_DONE) return fail("copying prompts from " + source_path);
+      Stmt c2(db_, "SELECT count(*) FROM main.prompts");
+      if (!c2.ok() || c2.step() != SQLITE_ROW) return fail("reading prompts");
+      counts.prompts_added = c2.i64(0) - before;
+    }
+    {
+      Stmt r(db_, "INSERT OR IGNORE INTO main.response_cache (request_hash, generation, created_at) "
+                  "SELECT request_hash, generation, created_at FROM src.response_cache WHERE "
+                  "request_hash IN (SELECT request_hash FROM src.attempts WHERE run_id = ?)");
+      if (!r.ok()) return fail("copying the response cache from " + source_path);
+      r.bind(1, source_run_id);
+      if (r.step() != SQLITE_DONE) return fail("copying the response cache from " + source_path);
+    }
+    {
+      Stmt a(db_, R"sql(
+INSERT INTO main.attempts (run_id, suite, sample_id, mode, repeat, request_hash, prompt_hash,
+  text, reasoning, finish_reason, effective_mode, prompt_tokens, completion_tokens,
+  reasoning_tokens, latency_ms, ttft_ms, score, verdict, details, error, error_stage, tries,
+  finished_at)
+SELECT ?2, suite, sample_id, mode, repeat, request_hash, prompt_hash, text, reasoning,
+  finish_reason, effective_mode, prompt_tokens, completion_tokens, reasoning_tokens, latency_ms,
+  ttft_ms, score, verdict, details, error, error_stage, tries, finished_at
+FROM src.attempts WHERE run_id = ?1 ORDER BY id
+ON CONFLICT (run_id, suite, sample_id, mode, repeat) DO UPDATE SET
+  request_hash = excluded.request_hash, prompt_hash = excluded.prompt_hash, text = excluded.text,
+  reasoning = excluded.reasoning, finish_reason = excluded.finish_reason,
+  effective_mode = excluded.effective_mode, prompt_tokens = excluded.prompt_tokens,
+  completion_tokens = excluded.completion_tokens, reasoning_tokens = excluded.reasoning_tokens,
+  latency_ms = excluded.latency_ms, ttft_ms = excluded.ttft_ms, score = excluded.score,
+  verdict = excluded.verdict, details = excluded.details, error = excluded.error,
+  error_stage = excluded.error_stage, tries = excluded.tries, finished_at = excluded.finished_at
+WHERE attempts.error != '' AND attempts.error_stage != 'skipped' AND
+  (excluded.error = '' OR excluded.error_stage = 'skipped')
+)sql");
+      if (!a.ok()) return fail("copying attempts from " + source_path);
+      a.bind(1, source_run_id).bind(2, into_run_id);
+      if (a.step() != SQLITE_DONE) return fail("copying attempts from " + source_path);
+    }
+    {
+      Stmt sh(db_, R"sql(
+INSERT INTO main.run_shards (run_id, shard_index, shard_count, source, source_run, source_status,
+  merged_at) VALUES (?,?,?,?,?,?,?)
+ON CONFLICT (run_id, shard_index, shard_count) DO UPDATE SET source = excluded.source,
+  source_run = excluded.source_run, source_status = excluded.source_status,
+  merged_at = excluded.merged_at
+)sql");
+      if (!sh.ok()) return fail("recording the shard");
+      sh.bind(1, into_run_id).bind(2, int64_t(shard.shard_index)).bind(3, int64_t(shard.shard_count));
+      sh.bind(4, shard.source).bind(5, shard.source_run).bind(6, shard.source_status);
+      sh.bind(7, shard.merged_at.empty() ? now_iso8601() : shard.merged_at);
+      if (sh.step() != SQLITE_DONE) return fail("recording the shard");
+    }
+    if (auto s = exec("COMMIT"); !s.ok()) {
+      exec("ROLLBACK");
+      detach();
+      return s;
+    }
+    detach();
+    return counts;
+  }
+
+  Result<std::vector<ShardRecord>> run_shards(int64_t run_id) override {
+    std::lock_guard lock(mu_);
+    if (read_version_ < 2) return std::vector<ShardRecord>();
+    Stmt s(db_, "SELECT shard_index, shard_count, source, source_run, source_status, merged_at "
+                "FROM run_shards WHERE run_id = ? ORDER BY shard_count, shard_index");
+    if (!s.ok()) return error("reading run_shards");
+    s.bind(1, run_id);
+    std::vector<ShardRecord> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      out.push_back({int(s.i64(0)), int(s.i64(1)), s.text(2), s.text(3), s.text(4), s.text(5)});
+    if (rc != SQLITE_DONE) return error("reading run_shards");
+    return out;
+  }
+
   Status replace_metrics(int64_t run_id, const std::string& suite, Mode mode,
                          const std::vector<Metric>& metrics) override {
     std::lock_guard lock(mu_);
@@ -571,6 +733,7 @@ WHERE attempts.error != ''
   sqlite3* db_;
   std::mutex mu_;  // one connection, serialised: SQLite writes are serial anyway
   std::set<std::string> known_prompts_;
+  int read_version_ = kSchemaVersion;  // an older file opened read-only is read as is
   std::vector<std::string> pending_prompts_;
 };
 

@@ -7,8 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "harness/status.h"
 #include "harness/types.h"
+
+namespace v4eval::sandbox {
+class Sandbox;
+}  // namespace v4eval::sandbox
 
 namespace v4eval {
 
@@ -50,10 +55,31 @@ class Suite {
   // The request for one sample in one mode (suites decide the prompt per mode).
   virtual GenerationRequest make_request(const Sample& sample, Mode mode) const = 0;
 
-  // Grades a generation. Thread-safe. A non-ok Result means "ungradable right now" (e.g. the
-  // judge is unreachable): the attempt is stored as an error and retried on resume, never
-  // turned into a score.
-  virtual Result<Score> grade(const Sample& sample, const Generation& generation) const = 0;
+  // Grades a generation. `request` is the one make_request built (mode, repeat, identity).
+  // Thread-safe. A non-ok Result means "ungradable right now" (e.g. the judge is unreachable):
+  // the attempt is stored as an error and retried on resume, never turned into a score.
+  virtual Result<Score> grade(const Sample& sample, const GenerationRequest& request,
+                              const Generation& generation) const = 0;
+
+  // A reason not to send this sample to this backend (e.g. its prompt exceeds the context
+  // window); the attempt is then stored as skipped with that reason. Thread-safe.
+  virtual std::optional<std::string> skip_reason(const Sample& /*sample*/,
+                                                 const BackendInfo& /*backend*/) const {
+    return std::nullopt;
+  }
+
+  // Suites graded by a model (SimpleQA, CorpusQA) get the judge here before load(). The judge
+  // outlives the suite. `judge_prompt_hash` identifies the grader prompts (stored with runs).
+  virtual bool needs_judge() const { return false; }
+  virtual void set_judge(Backend* /*judge*/) {}
+  virtual std::string judge_prompt_hash() const { return ""; }
+  // How the judge is asked (system message, sampling), stored with the run beside the hash.
+  virtual Json judge_settings() const { return Json(); }
+
+  // Suites that run generated code (livecodebench, codeforces) get the one shared sandbox here
+  // before grading; `run` starts it when a suite needs it. The sandbox outlives the suite.
+  virtual bool needs_sandbox() const { return false; }
+  virtual void set_sandbox(sandbox::Sandbox* /*sandbox*/) {}
 
   // Metrics over the graded attempts of one mode. Needs no data: works from stored details.
   virtual std::vector<Metric> aggregate(const std::vector<GradedAttempt>& attempts) const = 0;

@@ -49,13 +49,15 @@ class ReplayBackend final : public Backend {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min(delay_ms_, 5)));
       }
     }
-    auto it = recorded_.find({request.suite, request.sample_id, request.mode, request.repeat});
+    // A judge call is keyed by the graded attempt's mode, like the model's replay file.
+    Mode mode = request.attempt_mode.value_or(request.mode);
+    auto it = recorded_.find({request.suite, request.sample_id, mode, request.repeat});
     if (it == recorded_.end()) {
       Generation g;
       g.error = GenerationError{ErrorKind::kFinal,
                                 "no recorded generation in " + file_ + " for suite=" +
                                     request.suite + " sample_id=" + request.sample_id +
-                                    " mode=" + std::string(mode_name(request.mode)) +
+                                    " mode=" + std::string(mode_name(mode)) +
                                     " repeat=" + std::to_string(request.repeat),
                                 std::nullopt};
       return g;

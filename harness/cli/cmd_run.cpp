@@ -5,14 +5,17 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 
 #include "backends/backend.h"
 #include "harness/cli/args.h"
 #include "harness/cli/commands.h"
+#include "harness/caching_backend.h"
 #include "harness/evaluation.h"
 #include "harness/hash.h"
 #include "harness/runner.h"
 #include "reports/store.h"
+#include "sandbox/sandbox.h"
 #include "suites/suite.h"
 
 namespace v4eval::cli {
@@ -46,13 +49,15 @@ std::string host_name() {
 
 // The settings that define a run: a resume must match them exactly.
 Json settings_json(const std::vector<Spec>& suites, const Spec& backend,
-                   const std::vector<Mode>& modes, const RunnerOptions& o) {
+                   const std::optional<Spec>& judge, const std::vector<Mode>& modes,
+                   const RunnerOptions& o) {
   Json s = Json::array();
   for (const auto& x : suites) s.push_back(x.to_string());
   Json m = Json::array();
   for (Mode x : modes) m.push_back(mode_name(x));
   return {{"suites", s},
           {"backend", backend.to_string()},
+          {"judge", judge ? Json(judge->to_string()) : Json()},
           {"modes", m},
           {"repeats", o.repeats},
           {"max_tokens", o.max_tokens},
@@ -73,6 +78,71 @@ std::string describe_difference(const Json& stored, const Json& given) {
   return out;
 }
 
+// `--shard I/N`, `auto` or `auto/N` -> (I, N). `auto` reads the array index the scheduler
+// sets: Slurm job arrays (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT)
+// or Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX; the count from N or V4EVAL_SHARD_COUNT).
+Result<std::pair<int, int>> parse_shard(const std::string& text) {
+  auto number = [](const std::string& what, const std::string& v) -> Result<int64_t> {
+    try {
+      size_t used = 0;
+      long long x = std::stoll(v, &used);
+      if (used != v.size() || x < 0) throw std::invalid_argument(v);
+      return int64_t(x);
+    } catch (const std::exception&) {
+      return InvalidArgument("--shard: " + what + " must be a non-negative integer, got '" + v + "'");
+    }
+  };
+  auto env = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  };
+  std::string index_text = text, count_text;
+  if (auto slash = text.find('/'); slash != std::string::npos) {
+    index_text = text.substr(0, slash);
+    count_text = text.substr(slash + 1);
+  }
+  int64_t index = 0, count = 0;
+  if (index_text == "auto") {
+    if (auto id = env("SLURM_ARRAY_TASK_ID")) {
+      auto i = number("SLURM_ARRAY_TASK_ID", *id);
+      if (!i.ok()) return i.status();
+      auto min = number("SLURM_ARRAY_TASK_MIN", env("SLURM_ARRAY_TASK_MIN").value_or("0"));
+      if (!min.ok()) return min.status();
+      index = *i - *min;
+      if (count_text.empty()) {
+        auto c = env("SLURM_ARRAY_TASK_COUNT");
+        if (!c) return InvalidArgument("--shard auto: SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shard auto/N");
+        count_text = *c;
+      }
+    } else if (auto k8s = env("JOB_COMPLETION_INDEX")) {
+      auto i = number("JOB_COMPLETION_INDEX", *k8s);
+      if (!i.ok()) return i.status();
+      index = *i;
+      if (count_text.empty()) {
+        auto c = env("V4EVAL_SHARD_COUNT");
+        if (!c) return InvalidArgument("--shard auto: JOB_COMPLETION_INDEX is set but not the shard count; give --shard auto/N or set V4EVAL_SHARD_COUNT (the Job's completions)");
+        count_text = *c;
+      }
+    } else {
+      return InvalidArgument("--shard auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set");
+    }
+  } else {
+    if (count_text.empty()) return InvalidArgument("--shard: expected I/N (e.g. 0/4), auto or auto/N, got '" + text + "'");
+    auto i = number("I", index_text);
+    if (!i.ok()) return i.status();
+    index = *i;
+  }
+  auto c = number("N", count_text);
+  if (!c.ok()) return c.status();
+  count = *c;
+  if (count < 1 || count > 1000000) return InvalidArgument("--shard: N must be in 1..1000000");
+  if (index >= count)
+    return InvalidArgument("--shard: index " + std::to_string(index) + " is not below the count " +
+                           std::to_string(count) + " (indices are 0-based)");
+  return std::pair<int, int>(int(index), int(count));
+}
+
 }  // namespace
 
 int cmd_run(const Argv& argv) {
@@ -82,6 +152,8 @@ int cmd_run(const Argv& argv) {
             {
                 {"suite", "SPEC", "suite to evaluate, NAME[:key=value,...]", true},
                 {"backend", "SPEC", "model backend, KIND[:key=value,...] (replay:file=F.jsonl)"},
+                {"judge", "SPEC", "judge model for suites graded by a model (simpleqa, "
+                                  "chinese_simpleqa, corpusqa); any backend spec"},
                 {"mode", "M1,M2", "reasoning modes: non-think, think-high, think-max (default non-think)"},
                 {"repeats", "N", "attempts per sample and mode (default 1)"},
                 {"db", "FILE", "SQLite store (default ./v4eval.sqlite)"},
@@ -98,6 +170,13 @@ int cmd_run(const Argv& argv) {
                 {"no-cache", "", "always ask the backend, even when the store has the response"},
                 {"quiet", "", "no progress output"},
                 {"progress", "STYLE", "tty | lines | none (default: tty on a terminal, else lines)"},
+                {"shard", "I/N", "run only shard I of N (0-based; by sample, all modes and repeats "
+                                  "together); 'auto' or 'auto/N' reads SLURM_ARRAY_TASK_ID/"
+                                  "SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX (count: N or "
+                                  "V4EVAL_SHARD_COUNT); join shard files with v4eval merge"},
+                {"sandbox", "TIER", "isolation for suites that run generated code (livecodebench, "
+                                    "codeforces): auto (default: full, else userns), full, userns, "
+                                    "weak"},
                 {"config", "FILE.json", "the same keys as the flags; flags win"},
             });
   if (auto s = args.parse(argv); !s.ok()) return fail(s.message(), kExitBadInput);
@@ -126,6 +205,11 @@ int cmd_run(const Argv& argv) {
   }
   auto backend_spec = parse_spec(*args.get("backend"), &err);
   if (!backend_spec) return fail("--backend: " + err, kExitBadInput);
+  std::optional<Spec> judge_spec;
+  if (auto j = args.get("judge")) {
+    judge_spec = parse_spec(*j, &err);
+    if (!judge_spec) return fail("--judge: " + err, kExitBadInput);
+  }
 
   RunnerOptions options;
   options.modes.clear();
@@ -177,6 +261,12 @@ int cmd_run(const Argv& argv) {
   if (options.top_p && (*options.top_p <= 0 || *options.top_p > 1))
     return fail("--top-p must be in (0, 1]", kExitBadInput);
   options.use_cache = !args.has("no-cache");
+  if (auto shard = args.get("shard")) {
+    auto parsed = parse_shard(*shard);
+    if (!parsed.ok()) return fail(parsed.status().message(), kExitBadInput);
+    options.shard_index = parsed->first;
+    options.shard_count = parsed->second;
+  }
   if (args.has("quiet")) {
     options.progress = RunnerOptions::Progress::kQuiet;
   } else if (auto p = args.get("progress")) {
@@ -185,9 +275,13 @@ int cmd_run(const Argv& argv) {
     else if (*p == "none") options.progress = RunnerOptions::Progress::kQuiet;
     else return fail("--progress must be tty, lines or none", kExitBadInput);
   }
-  Json settings = settings_json(suite_specs, *backend_spec, options.modes, options);
+  Json settings = settings_json(suite_specs, *backend_spec, judge_spec, options.modes, options);
   std::string run_name =
       args.get("run-name").value_or("run-" + sha256_hex(settings.dump()).substr(0, 12));
+  // Every shard of a run has the same default name (the settings without the shard), and its
+  // own file; `merge` joins them into the unsharded run.
+  if (options.shard_count > 1)
+    settings["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
 
   // ---- suites, backend, store: every failure here happens before anything runs
   std::vector<std::unique_ptr<Suite>> suites;
@@ -200,6 +294,13 @@ int cmd_run(const Argv& argv) {
       return fail("suite " + spec.to_string() + ": no samples after filtering", kExitBadInput);
     suite_versions[spec.kind] = {{"version", (*suite)->doc().version},
                                  {"data_hash", (*suite)->data_hash()}};
+    if ((*suite)->needs_judge()) {
+      if (!judge_spec)
+        return fail("suite " + spec.kind + " is graded by a judge model: give --judge SPEC",
+                    kExitBadInput);
+      suite_versions[spec.kind]["judge_prompt_sha256"] = (*suite)->judge_prompt_hash();
+      suite_versions[spec.kind]["judge_settings"] = (*suite)->judge_settings();
+    }
     suites.push_back(std::move(suite.value()));
   }
   auto backend = make_backend(*backend_spec);
@@ -210,9 +311,44 @@ int cmd_run(const Argv& argv) {
       return fail("backend " + info.kind + " cannot serve mode " + std::string(mode_name(m)),
                   kExitBadInput);
 
+  std::unique_ptr<Backend> judge;
+  if (judge_spec) {
+    auto j = make_backend(*judge_spec);
+    if (!j.ok()) return fail("--judge: " + j.status().message(), kExitBadInput);
+    judge = std::move(j.value());
+  }
+
+  // One sandbox for every suite that runs generated code, started before any attempt.
+  std::unique_ptr<sandbox::Sandbox> code_sandbox;
+  for (auto& suite : suites) {
+    if (!suite->needs_sandbox()) continue;
+    if (!code_sandbox) {
+      sandbox::SandboxOptions sandbox_options;
+      auto tier = sandbox::parse_tier_choice(args.get("sandbox").value_or("auto"));
+      if (!tier.ok()) return fail("--sandbox: " + tier.status().message(), kExitBadInput);
+      sandbox_options.tier = *tier;
+      auto started = sandbox::Sandbox::start(sandbox_options);
+      if (!started.ok())
+        return fail("the sandbox could not be started (suite " + suite->doc().name +
+                        " runs generated code): " + started.status().message(),
+                    kExitBadInput);
+      code_sandbox = std::move(started.value());
+      std::fprintf(stderr, "v4eval: sandbox: %s, %d slots\n",
+                   code_sandbox->tier().summary().c_str(), code_sandbox->slots());
+    }
+    suite->set_sandbox(code_sandbox.get());
+  }
+
   std::string db_path = args.get("db").value_or("v4eval.sqlite");
   auto store = Store::open(db_path);
   if (!store.ok()) return fail(store.status().message(), kExitBadInput);
+  // Judge calls go through the response cache: a resume or re-grade never asks twice.
+  std::unique_ptr<CachingBackend> cached_judge;
+  if (judge) {
+    cached_judge = std::make_unique<CachingBackend>(*judge, **store);
+    for (auto& suite : suites)
+      if (suite->needs_judge()) suite->set_judge(cached_judge.get());
+  }
 
   auto existing = (*store)->find_run(run_name);
   if (!existing.ok()) return fail(existing.status().message(), kExitBadInput);
@@ -264,7 +400,7 @@ int cmd_run(const Argv& argv) {
   RunSummary summary = runner.run(run.id);
 
   for (auto& [name, v] : suite_versions.items()) run.suite_versions[name] = v;
-  int64_t graded = summary.already_done + summary.graded_now;
+  int64_t graded = summary.already_done + summary.graded_now + summary.skipped_now;
   run.status = summary.interrupted ? "interrupted" : (graded == summary.total ? "complete" : "incomplete");
   run.finished_at = now_iso8601();
   Status updated = (*store)->update_run(run);
@@ -276,6 +412,9 @@ int cmd_run(const Argv& argv) {
                (long long)graded, (long long)summary.total, (long long)summary.graded_now,
                (long long)summary.from_cache, (long long)summary.backend_calls,
                (long long)summary.errors_now);
+  if (summary.skipped_now)
+    std::fprintf(stderr, "v4eval: %lld attempts skipped (reasons stored; see report --samples)\n",
+                 (long long)summary.skipped_now);
   if (!summary.store_failure.ok())
     return fail(summary.store_failure.message() +
                     "; finished attempts are stored, the rest will be redone on resume",

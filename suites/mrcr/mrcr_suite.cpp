@@ -10,6 +10,7 @@
 
 #include "harness/hash.h"
 #include "harness/stats.h"
+#include "suites/messages.h"
 #include "suites/mrcr/difflib.h"
 #include "suites/text/o200k.h"
 #include "suites/text/utf8.h"
@@ -70,7 +71,7 @@ class MrcrSuite final : public Suite {
       int n_needles = row["n_needles"].get<int>();
       if (!needles_.empty() && !needles_.count(n_needles)) continue;
 
-      auto messages = std::make_shared<Messages>();
+      std::shared_ptr<const Messages> messages;
       {
         Json prompt;
         try {
@@ -78,17 +79,9 @@ class MrcrSuite final : public Suite {
         } catch (const Json::parse_error& e) {
           return DataError(where() + "\"prompt\" is not a JSON list of messages: " + e.what());
         }
-        if (!prompt.is_array() || prompt.empty())
-          return DataError(where() + "\"prompt\" must be a non-empty JSON list of messages");
-        for (size_t i = 0; i < prompt.size(); ++i) {
-          auto& m = prompt[i];
-          if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-              !m.contains("content") || !m["content"].is_string())
-            return DataError(where() + "prompt message " + std::to_string(i) +
-                             " needs string \"role\" and \"content\"");
-          messages->push_back({std::move(m["role"].get_ref<std::string&>()),
-                               std::move(m["content"].get_ref<std::string&>())});
-        }
+        auto taken = take_messages(prompt, where());
+        if (!taken.ok()) return taken.status();
+        messages = std::move(taken.value());
       }
       auto r = std::make_unique<Row>();
       r->answer = row["answer"].get<std::string>();
@@ -125,7 +118,8 @@ class MrcrSuite final : public Suite {
     return r;
   }
 
-  Result<Score> grade(const Sample& sample, const Generation& generation) const override {
+  Result<Score> grade(const Sample& sample, const GenerationRequest&,
+                      const Generation& generation) const override {
     const Row& row = *rows_.at(sample.index);
     int64_t tokens = count_tokens(row, *sample.prompt);
     Score s;

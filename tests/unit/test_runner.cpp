@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "harness/caching_backend.h"
 #include "harness/runner.h"
 
 using namespace v4eval;
@@ -37,7 +38,7 @@ class CountingSuite final : public Suite {
     r.mode = mode;
     return r;
   }
-  Result<Score> grade(const Sample& s, const Generation& g) const override {
+  Result<Score> grade(const Sample& s, const GenerationRequest&, const Generation& g) const override {
     if (fail1_ && s.id == "1") return Unavailable("judge unreachable");
     return Score{double(g.text.size()) / 10.0, "ok", Json::object()};
   }
@@ -241,4 +242,37 @@ TEST_CASE("runner: a stop flag ends scheduling, the rest is done on resume", "[r
   CHECK(r.already_done == s.graded_now);
   CHECK(r.already_done + r.graded_now == 200);
   CHECK(f.store->attempts(f.run_id)->size() == 200);
+}
+
+TEST_CASE("caching backend: a judge call is asked once, errors are not cached", "[runner]") {
+  Fixture f;
+  class Counting final : public Backend {
+   public:
+    BackendInfo info() const override { return {"count", "judge-model", 0, {Mode::kNonThink}, "count"}; }
+    Generation generate(const GenerationRequest& r, const CallContext&) override {
+      ++calls;
+      Generation g;
+      if (r.sample_id == "bad") g.error = GenerationError{ErrorKind::kRetryable, "503", std::nullopt};
+      else g.text = "A";
+      return g;
+    }
+    int calls = 0;
+  } inner;
+  CachingBackend judge(inner, *f.store);
+  GenerationRequest r;
+  r.messages = std::make_shared<Messages>(Messages{{"user", "grade this"}});
+  r.suite = "simpleqa";
+  r.sample_id = "1";
+  r.attempt_mode = Mode::kThinkMax;
+  CallContext ctx;
+  CHECK(judge.generate(r, ctx).text == "A");
+  CHECK(judge.generate(r, ctx).text == "A");
+  CHECK(inner.calls == 1);
+  r.attempt_mode = Mode::kNonThink;  // another attempt's grading is another request
+  judge.generate(r, ctx);
+  CHECK(inner.calls == 2);
+  r.sample_id = "bad";
+  CHECK(judge.generate(r, ctx).error);
+  CHECK(judge.generate(r, ctx).error);
+  CHECK(inner.calls == 4);
 }
