@@ -47,6 +47,10 @@ for s in samples:
         cat = "pass" if d["passed"] else "BAD: official pass, ours fail"
     elif want.get("error_message", "").startswith("Error during testing"):
         cat = "setup error, identical" if got == want else "BAD: setup error differs"
+    elif not d["passed"] and d.get("cause_kind") == "memory_limit" and want.get("error_code") == -3:
+        # lcb_runner sets no memory limit: a program that allocates without bound runs into its
+        # 6 s alarm there (-3) but may reach our 4 GB limit first on a fast machine (documented).
+        cat = "memory limit where lcb_runner timed out (documented deviation)"
     elif not d["passed"]:
         # Only public tests ran: our failure is on a public test; lcb_runner's must be the same.
         assert d["tests"] and d["tests"][-1]["public"], s
@@ -62,7 +66,8 @@ assert not bad, json.dumps(bad, indent=1)[:3000]
 # The figures at the time of writing (a changed count means the grader or the data changed).
 assert cats["pass"] == 99 and cats["setup error, identical"] == 7, cats
 assert cats["fail -2 on the same public test, identical"] == 125, cats
-assert cats["fail -3 on the same public test, identical"] == 7, cats
+assert cats["fail -3 on the same public test, identical"] + \
+    cats["memory limit where lcb_runner timed out (documented deviation)"] == 7, cats
 assert cats["fail -4 on the same public test, identical"] == 31, cats
 assert cats["decided by a private test (ours passes every public test)"] == 9, cats
 m = run["suites"][0]["metrics"]
