@@ -59,7 +59,8 @@ void bare_exec(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  char* envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>("LANG=C.UTF-8"), nullptr};
+  char* envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>("LANG=C.UTF-8"),
+                  nullptr};
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in, 0);
@@ -134,8 +135,8 @@ struct LcbJob {
   JudgeRequest request;
 };
 
-std::vector<LcbJob> load_lcb(const std::string& rows_path, const std::string& eval_path, RunMode stdin_mode,
-                             int limit) {
+std::vector<LcbJob> load_lcb(const std::string& rows_path, const std::string& eval_path,
+                             RunMode stdin_mode, int limit) {
   std::map<std::string, Json> rows;
   std::ifstream rows_in(rows_path);
   std::string line;
@@ -156,13 +157,15 @@ std::vector<LcbJob> load_lcb(const std::string& rows_path, const std::string& ev
     bool functional = tests[0]["testtype"] == "functional";
     if (functional) {
       r.run_mode = RunMode::kLcbCall;
-      r.function_name = Json::parse(it->second["metadata"].get<std::string>())["func_name"].get<std::string>();
+      r.function_name =
+          Json::parse(it->second["metadata"].get<std::string>())["func_name"].get<std::string>();
       r.compare.kind = CompareMode::kLcbCall;
     } else {
       r.run_mode = stdin_mode;
       r.compare.kind = CompareMode::kLcb;
     }
-    for (const Json& t : tests) r.tests.push_back({t["input"].get<std::string>(), t["output"].get<std::string>()});
+    for (const Json& t : tests)
+      r.tests.push_back({t["input"].get<std::string>(), t["output"].get<std::string>()});
     r.limits.cpu_time_ms = 6000;  // the reference's per-test timeout
     r.limits.wall_time_ms = 12000;
     r.limits.memory_bytes = 1ll << 30;
@@ -211,20 +214,29 @@ int main(int argc, char** argv) {
   bool skip_lcb = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
-    else if (a == "--py-runs" && i + 1 < argc) py_runs = std::atoi(argv[++i]);
-    else if (a == "--lcb-limit" && i + 1 < argc) lcb_limit = std::atoi(argv[++i]);
-    else if (a == "--skip-lcb") skip_lcb = true;
+    if (a == "--runs" && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (a == "--py-runs" && i + 1 < argc)
+      py_runs = std::atoi(argv[++i]);
+    else if (a == "--lcb-limit" && i + 1 < argc)
+      lcb_limit = std::atoi(argv[++i]);
+    else if (a == "--skip-lcb")
+      skip_lcb = true;
     else {
-      std::fprintf(stderr, "usage: bench_sandbox [--runs N] [--py-runs N] [--skip-lcb] [--lcb-limit N]\n");
+      std::fprintf(stderr,
+                   "usage: bench_sandbox [--runs N] [--py-runs N] [--skip-lcb] [--lcb-limit N]\n");
       return 2;
     }
   }
   int n_cores = cores();
-  auto one = Sandbox::start({.slots = 1});
-  auto all = Sandbox::start({.slots = n_cores});
+  SandboxOptions one_slot, every_core;
+  one_slot.slots = 1;
+  every_core.slots = n_cores;
+  auto one = Sandbox::start(one_slot);
+  auto all = Sandbox::start(every_core);
   if (!one.ok() || !all.ok()) {
-    std::fprintf(stderr, "bench_sandbox: no sandbox: %s\n", (one.ok() ? all : one).status().message().c_str());
+    std::fprintf(stderr, "bench_sandbox: no sandbox: %s\n",
+                 (one.ok() ? all : one).status().message().c_str());
     return 1;
   }
   std::printf("sandbox: %s\n", (*one)->tier().summary().c_str());
@@ -235,10 +247,12 @@ int main(int argc, char** argv) {
   std::string dir = mkdtemp(dir_template);
   std::ofstream(dir + "/hello.cpp") << kHelloCpp;
   std::ofstream(dir + "/hello.py") << kHelloPy;
-  std::string build = "/usr/bin/g++ -std=c++17 -O2 -pipe -DONLINE_JUDGE -static -o " + dir + "/hello " + dir + "/hello.cpp";
+  std::string build = "/usr/bin/g++ -std=c++17 -O2 -pipe -DONLINE_JUDGE -static -o " + dir +
+                      "/hello " + dir + "/hello.cpp";
   if (std::system(build.c_str()) != 0) return 1;
 
-  std::printf("%-44s %12s %12s\n", "executions (hello, stdin memfd, stdout pipe)", "execs/s", "ms/exec");
+  std::printf("%-44s %12s %12s\n", "executions (hello, stdin memfd, stdout pipe)", "execs/s",
+              "ms/exec");
   auto row = [](const std::string& name, double rate) {
     std::printf("%-44s %12.0f %12.3f\n", name.c_str(), rate, 1000.0 / rate);
   };
@@ -260,12 +274,14 @@ int main(int argc, char** argv) {
   row("Python sandbox, " + std::to_string(n_cores) + " slots", box_py_n);
   std::printf("\nsandbox overhead per C++ execution (1 slot): %.3f ms (target <= 2 ms)\n",
               1000.0 / box_cpp - 1000.0 / bare_cpp);
-  std::printf("sandbox overhead per Python execution (1 slot): %.3f ms\n\n", 1000.0 / box_py - 1000.0 / bare_py);
+  std::printf("sandbox overhead per Python execution (1 slot): %.3f ms\n\n",
+              1000.0 / box_py - 1000.0 / bare_py);
   std::string rm = "rm -rf " + dir;
   (void)std::system(rm.c_str());
 
   if (skip_lcb) return 0;
-  std::string shared = std::getenv("V4EVAL_SHARED_DIR") ? std::getenv("V4EVAL_SHARED_DIR") : V4EVAL_SHARED_DIR;
+  std::string shared =
+      std::getenv("V4EVAL_SHARED_DIR") ? std::getenv("V4EVAL_SHARED_DIR") : V4EVAL_SHARED_DIR;
   std::string rows = shared + "/data/livecodebench/lcb_release_v1_rows_public_tests_only.jsonl";
   std::string evals = shared + "/data/livecodebench/lcb_eval_all_qwen25_7b_ins_release_v6.json";
   if (access(rows.c_str(), R_OK) != 0 || access(evals.c_str(), R_OK) != 0) {
@@ -280,8 +296,9 @@ int main(int argc, char** argv) {
               lcb_jobs.size(), static_cast<long long>(total_tests), n_cores);
 
   auto reference = [&](const std::string& skip_file) {
-    std::string cmd = "/usr/bin/python3 " + std::string(V4EVAL_SOURCE_DIR) + "/bench/lcb_subprocess_runner.py --rows " +
-                      rows + " --generations " + evals + " --workers " + std::to_string(n_cores) +
+    std::string cmd = "/usr/bin/python3 " + std::string(V4EVAL_SOURCE_DIR) +
+                      "/bench/lcb_subprocess_runner.py --rows " + rows + " --generations " + evals +
+                      " --workers " + std::to_string(n_cores) +
                       (lcb_limit ? " --limit " + std::to_string(lcb_limit) : "") +
                       (skip_file.empty() ? "" : " --skip-ids " + skip_file);
     FILE* p = popen(cmd.c_str(), "r");
@@ -301,12 +318,14 @@ int main(int argc, char** argv) {
   double ref_wall = ref["wall_s"].get<double>();
   int64_t ref_tests = ref["tests_run"].get<int64_t>();
 
-  std::printf("%-56s %9s %10s %10s %9s\n", "runner (all generations)", "wall s", "tests run", "tests/s", "gens/s");
+  std::printf("%-56s %9s %10s %10s %9s\n", "runner (all generations)", "wall s", "tests run",
+              "tests/s", "gens/s");
   auto lrow = [&](const std::string& name, double wall, int64_t tests, size_t gens) {
-    std::printf("%-56s %9.2f %10lld %10.1f %9.1f\n", name.c_str(), wall, static_cast<long long>(tests),
-                tests / wall, gens / wall);
+    std::printf("%-56s %9.2f %10lld %10.1f %9.1f\n", name.c_str(), wall,
+                static_cast<long long>(tests), tests / wall, gens / wall);
   };
-  lrow("sandbox, LCB mode (one interpreter per generation)", lcb.wall_s, lcb.tests_run, lcb_jobs.size());
+  lrow("sandbox, LCB mode (one interpreter per generation)", lcb.wall_s, lcb.tests_run,
+       lcb_jobs.size());
   lrow("sandbox, process per test (stdin problems)", ppt.wall_s, ppt.tests_run, lcb_jobs.size());
   lrow("python subprocess per test (no sandbox)", ref_wall, ref_tests, lcb_jobs.size());
   std::printf("speed-up, LCB mode over subprocess-per-test: %.2fx tests/s\n\n",
@@ -335,9 +354,11 @@ int main(int argc, char** argv) {
   double ref2_wall = ref2["wall_s"].get<double>();
   int64_t ref2_tests = ref2["tests_run"].get<int64_t>();
   std::printf("%-56s %9s %10s %10s %9s\n",
-              ("runner (" + std::to_string(fast_lcb.size()) + " generations within the time limit)").c_str(),
+              ("runner (" + std::to_string(fast_lcb.size()) + " generations within the time limit)")
+                  .c_str(),
               "wall s", "tests run", "tests/s", "gens/s");
-  lrow("sandbox, LCB mode (one interpreter per generation)", lcb2.wall_s, lcb2.tests_run, fast_lcb.size());
+  lrow("sandbox, LCB mode (one interpreter per generation)", lcb2.wall_s, lcb2.tests_run,
+       fast_lcb.size());
   lrow("sandbox, process per test (stdin problems)", ppt2.wall_s, ppt2.tests_run, fast_lcb.size());
   lrow("python subprocess per test (no sandbox)", ref2_wall, ref2_tests, fast_lcb.size());
   std::printf("speed-up, LCB mode over subprocess-per-test: %.2fx tests/s (target >= 3x)\n",
@@ -348,7 +369,8 @@ int main(int argc, char** argv) {
   for (const auto& [id, ok] : lcb.passed) {
     auto r = ref["passed"].find(id);
     if (r == ref["passed"].end()) continue;
-    if (r->get<bool>() == ok) ++agree;
+    if (r->get<bool>() == ok)
+      ++agree;
     else {
       ++disagree;
       differ.push_back(id);
@@ -360,6 +382,7 @@ int main(int argc, char** argv) {
   std::printf("pass on public tests: sandbox LCB mode %d, reference %d; agreement %d of %d",
               pass_lcb, pass_ref, agree, agree + disagree);
   for (const auto& d : differ) std::printf(" [differs: %s]", d.c_str());
-  std::printf("\ninternal errors: %d (LCB mode), %d (process per test)\n", lcb.internal_errors, ppt.internal_errors);
+  std::printf("\ninternal errors: %d (LCB mode), %d (process per test)\n", lcb.internal_errors,
+              ppt.internal_errors);
   return 0;
 }

@@ -1,7 +1,8 @@
 // v4eval-checker: the built-in comparison modes behind testlib's checker interface, for
 // places that expect a checker program (e.g. after an interactor, or another judge):
 //
-//   v4eval-checker [--mode exact|lines|tokens|line-tokens|float[:EPS]|lcb|yesno] INPUT OUTPUT ANSWER
+//   v4eval-checker [--mode exact|lines|tokens|line-tokens|float[:EPS]|lcb|yesno] INPUT OUTPUT
+//   ANSWER
 //
 // Exit codes as testlib: 0 accepted, 1 wrong answer, 3 checker failure; the verdict line
 // ("ok ..." / "wrong answer ...") goes to stderr. The default mode is tokens (testlib wcmp).
@@ -32,12 +33,15 @@ int main(int argc, char** argv) {
   std::vector<const char*> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--mode" && i + 1 < argc) mode_spec = argv[++i];
-    else if (a.rfind("--mode=", 0) == 0) mode_spec = a.substr(7);
+    if (a == "--mode" && i + 1 < argc)
+      mode_spec = argv[++i];
+    else if (a.rfind("--mode=", 0) == 0)
+      mode_spec = a.substr(7);
     else if (a == "--help" || a == "-h") {
       std::fputs("usage: v4eval-checker [--mode MODE] INPUT OUTPUT ANSWER\n", stdout);
       return 0;
-    } else files.push_back(argv[i]);
+    } else
+      files.push_back(argv[i]);
   }
   if (files.size() < 3) {
     std::fputs("FAIL usage: v4eval-checker [--mode MODE] INPUT OUTPUT ANSWER\n", stderr);

@@ -156,23 +156,34 @@ Result<std::unique_ptr<Sandbox>> Sandbox::start(const SandboxOptions& options) {
   impl->options = options;
   std::string launcher = find_launcher(options);
   if (launcher.empty())
-    return Unavailable("sandbox: v4eval-sandboxd not found (beside the executable, or set V4EVAL_SANDBOXD)");
+    return Unavailable(
+        "sandbox: v4eval-sandboxd not found (beside the executable, or set V4EVAL_SANDBOXD)");
   int slots = options.slots > 0 ? options.slots : default_slots();
-  std::string runtime = !options.runtime_dir.empty() ? options.runtime_dir
-                                                     : env_or("V4EVAL_SANDBOX_DIR", env_or("TMPDIR", "/tmp"));
+  std::string runtime = !options.runtime_dir.empty()
+                            ? options.runtime_dir
+                            : env_or("V4EVAL_SANDBOX_DIR", env_or("TMPDIR", "/tmp"));
   std::string cache = !options.cache_dir.empty() ? options.cache_dir : default_cache_dir();
   if (auto s = sys::make_dirs(runtime, 0755); !s.ok())
     return Unavailable("sandbox: runtime directory " + runtime + ": " + s.message());
   std::string tier = "auto";
   switch (options.tier) {
-    case TierChoice::kAuto: tier = "auto"; break;
-    case TierChoice::kFull: tier = "full"; break;
-    case TierChoice::kUserns: tier = "userns"; break;
-    case TierChoice::kWeak: tier = "weak"; break;
+    case TierChoice::kAuto:
+      tier = "auto";
+      break;
+    case TierChoice::kFull:
+      tier = "full";
+      break;
+    case TierChoice::kUserns:
+      tier = "userns";
+      break;
+    case TierChoice::kWeak:
+      tier = "weak";
+      break;
   }
   std::string deny;
   for (const auto& d : options.deny_tiers) deny += (deny.empty() ? "" : ",") + d;
-  if (const char* e = std::getenv("V4EVAL_SANDBOX_DENY"); e && *e) deny += (deny.empty() ? "" : ",") + std::string(e);
+  if (const char* e = std::getenv("V4EVAL_SANDBOX_DENY"); e && *e)
+    deny += (deny.empty() ? "" : ",") + std::string(e);
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -180,8 +191,17 @@ Result<std::unique_ptr<Sandbox>> Sandbox::start(const SandboxOptions& options) {
   sys::Fd ours(sv[0]), theirs(sv[1]);
   if (theirs.get() <= 3) theirs.reset(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
 
-  std::vector<std::string> args = {launcher, "--control-fd", "3", "--slots", std::to_string(slots),
-                                   "--tier", tier, "--runtime-dir", runtime, "--cache-dir", cache};
+  std::vector<std::string> args = {launcher,
+                                   "--control-fd",
+                                   "3",
+                                   "--slots",
+                                   std::to_string(slots),
+                                   "--tier",
+                                   tier,
+                                   "--runtime-dir",
+                                   runtime,
+                                   "--cache-dir",
+                                   cache};
   if (!deny.empty()) args.insert(args.end(), {"--deny", deny});
   if (options.pin_cpus) args.push_back("--pin");
   const char* no_zygote = std::getenv("V4EVAL_SANDBOX_NO_ZYGOTE");
@@ -207,7 +227,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::start(const SandboxOptions& options) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   // Its own session: a Ctrl-C aimed at the harness does not kill it before it cleans up.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, launcher.c_str(), &fa, &attr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
@@ -299,9 +320,9 @@ JudgeReport Sandbox::judge(const JudgeRequest& req) {
     impl_->release(slot);
     if (!respawned.ok()) return internal_error(req, respawned.message());
   }
-  JudgeReport rep = internal_error(req, "sandbox worker failed " +
-                                            std::to_string(impl_->options.max_internal_retries + 1) +
-                                            " times: " + last_error);
+  JudgeReport rep = internal_error(
+      req, "sandbox worker failed " + std::to_string(impl_->options.max_internal_retries + 1) +
+               " times: " + last_error);
   rep.internal_retries = impl_->options.max_internal_retries;
   return rep;
 }

@@ -71,9 +71,12 @@ std::vector<std::string_view> lines(std::string_view s) {
 std::string ordinal(size_t n) {
   std::string suffix = "th";
   if (n % 100 < 11 || n % 100 > 13) {
-    if (n % 10 == 1) suffix = "st";
-    else if (n % 10 == 2) suffix = "nd";
-    else if (n % 10 == 3) suffix = "rd";
+    if (n % 10 == 1)
+      suffix = "st";
+    else if (n % 10 == 2)
+      suffix = "nd";
+    else if (n % 10 == 3)
+      suffix = "rd";
   }
   return std::to_string(n) + suffix;
 }
@@ -83,7 +86,8 @@ Comparison wrong(std::string message) { return {false, std::move(message)}; }
 
 Comparison compare_token_lists(const std::vector<std::string_view>& out,
                                const std::vector<std::string_view>& ans,
-                               bool (*equal)(std::string_view, std::string_view, double, std::string*),
+                               bool (*equal)(std::string_view, std::string_view, double,
+                                             std::string*),
                                double eps, const std::string& where) {
   size_t n = std::min(out.size(), ans.size());
   for (size_t i = 0; i < n; ++i) {
@@ -161,10 +165,11 @@ size_t py_space_len(std::string_view s, size_t i) {
     return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
   };
   if (c == 0xc2 && (at(1) == 0x85 || at(1) == 0xa0)) return 2;  // U+0085, U+00A0
-  if (c == 0xe1 && at(1) == 0x9a && at(2) == 0x80) return 3;     // U+1680
+  if (c == 0xe1 && at(1) == 0x9a && at(2) == 0x80) return 3;    // U+1680
   if (c == 0xe2 && at(1) == 0x80) {
     unsigned d = at(2);
-    if ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 || d == 0xaf) return 3;  // U+2000-200A, 2028, 2029, 202F
+    if ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 || d == 0xaf)
+      return 3;  // U+2000-200A, 2028, 2029, 202F
   }
   if (c == 0xe2 && at(1) == 0x81 && at(2) == 0x9f) return 3;  // U+205F
   if (c == 0xe3 && at(1) == 0x80 && at(2) == 0x80) return 3;  // U+3000
@@ -323,8 +328,8 @@ Comparison compare_lcb(std::string_view output, std::string_view answer) {
     if (got[k] == want[k]) continue;
     std::vector<Decimal> a, b;
     if (lcb_decimal_line(got[k], &a) && lcb_decimal_line(want[k], &b) && a == b) continue;
-    return wrong("Wrong answer at output_line_idx=" + std::to_string(k) + ": " +
-                 excerpt(got[k]) + " != " + excerpt(want[k]));
+    return wrong("Wrong answer at output_line_idx=" + std::to_string(k) + ": " + excerpt(got[k]) +
+                 " != " + excerpt(want[k]));
   }
   return ok();
 }
@@ -396,14 +401,22 @@ bool double_compare(double expected, double result, double eps) {
 
 Result<CompareMode> parse_compare_mode(std::string_view spec) {
   CompareMode m;
-  if (spec == "exact") m.kind = CompareMode::kExact;
-  else if (spec == "lines") m.kind = CompareMode::kLines;
-  else if (spec == "tokens") m.kind = CompareMode::kTokens;
-  else if (spec == "line-tokens") m.kind = CompareMode::kLineTokens;
-  else if (spec == "lcb") m.kind = CompareMode::kLcb;
-  else if (spec == "yesno") m.kind = CompareMode::kYesNo;
-  else if (spec == "lcb-call") m.kind = CompareMode::kLcbCall;
-  else if (spec == "float") m.kind = CompareMode::kFloat;
+  if (spec == "exact")
+    m.kind = CompareMode::kExact;
+  else if (spec == "lines")
+    m.kind = CompareMode::kLines;
+  else if (spec == "tokens")
+    m.kind = CompareMode::kTokens;
+  else if (spec == "line-tokens")
+    m.kind = CompareMode::kLineTokens;
+  else if (spec == "lcb")
+    m.kind = CompareMode::kLcb;
+  else if (spec == "yesno")
+    m.kind = CompareMode::kYesNo;
+  else if (spec == "lcb-call")
+    m.kind = CompareMode::kLcbCall;
+  else if (spec == "float")
+    m.kind = CompareMode::kFloat;
   else if (spec.rfind("float:", 0) == 0) {
     m.kind = CompareMode::kFloat;
     std::string eps(spec.substr(6));
@@ -413,21 +426,29 @@ Result<CompareMode> parse_compare_mode(std::string_view spec) {
       return InvalidArgument("compare mode '" + std::string(spec) +
                              "': the tolerance must be a number in [0, 1), e.g. float:1e-6");
   } else {
-    return InvalidArgument("unknown compare mode '" + std::string(spec) +
-                           "' (exact, lines, tokens, line-tokens, float[:EPS], lcb, lcb-call, yesno)");
+    return InvalidArgument(
+        "unknown compare mode '" + std::string(spec) +
+        "' (exact, lines, tokens, line-tokens, float[:EPS], lcb, lcb-call, yesno)");
   }
   return m;
 }
 
 std::string compare_mode_name(const CompareMode& mode) {
   switch (mode.kind) {
-    case CompareMode::kExact: return "exact";
-    case CompareMode::kLines: return "lines";
-    case CompareMode::kTokens: return "tokens";
-    case CompareMode::kLineTokens: return "line-tokens";
-    case CompareMode::kLcb: return "lcb";
-    case CompareMode::kYesNo: return "yesno";
-    case CompareMode::kLcbCall: return "lcb-call";
+    case CompareMode::kExact:
+      return "exact";
+    case CompareMode::kLines:
+      return "lines";
+    case CompareMode::kTokens:
+      return "tokens";
+    case CompareMode::kLineTokens:
+      return "line-tokens";
+    case CompareMode::kLcb:
+      return "lcb";
+    case CompareMode::kYesNo:
+      return "yesno";
+    case CompareMode::kLcbCall:
+      return "lcb-call";
     case CompareMode::kFloat: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "float:%g", mode.epsilon);
@@ -437,7 +458,8 @@ std::string compare_mode_name(const CompareMode& mode) {
   return "?";
 }
 
-Comparison compare_output(const CompareMode& mode, std::string_view output, std::string_view answer) {
+Comparison compare_output(const CompareMode& mode, std::string_view output,
+                          std::string_view answer) {
   // testlib skips a BOM; the exact and LiveCodeBench rules see the bytes as the reference does.
   if (mode.kind != CompareMode::kExact && mode.kind != CompareMode::kLcb &&
       mode.kind != CompareMode::kLcbCall)

@@ -41,15 +41,15 @@ Result<TierChoice> parse_tier_choice(std::string_view name);
 // What the launcher found and what is in force; printed by `v4eval judge --json`.
 struct TierReport {
   Tier tier = Tier::kWeak;
-  std::string cgroup = "none";        // "v2", "v1", "hybrid" (v1 controllers + v2 core), "none"
-  std::string memory_limit = "none";  // "cgroup", "rlimit", "none"
-  std::string cpu_time = "rusage";    // "cgroup", "rusage"
-  std::string process_limit = "none"; // "cgroup", "rlimit"
+  std::string cgroup = "none";         // "v2", "v1", "hybrid" (v1 controllers + v2 core), "none"
+  std::string memory_limit = "none";   // "cgroup", "rlimit", "none"
+  std::string cpu_time = "rusage";     // "cgroup", "rusage"
+  std::string process_limit = "none";  // "cgroup", "rlimit"
   bool user_ns = false, pid_ns = false, mount_ns = false, net_ns = false;
   bool seccomp = false, landlock = false, cell_uid = false;
-  std::string kernel;                 // uname release
-  std::vector<std::string> notes;     // why a layer is off, one line each
-  std::string summary() const;        // one line naming every layer that is on or off
+  std::string kernel;              // uname release
+  std::vector<std::string> notes;  // why a layer is off, one line each
+  std::string summary() const;     // one line naming every layer that is on or off
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ struct TierReport {
 
 struct Limits {
   int64_t cpu_time_ms = 1000;
-  int64_t wall_time_ms = 0;              // 0: 2 * cpu_time_ms + 1000
+  int64_t wall_time_ms = 0;  // 0: 2 * cpu_time_ms + 1000
   int64_t memory_bytes = 256ll << 20;
   int64_t stack_bytes = 0;               // 0: = memory_bytes (Codeforces gives C++ the whole limit)
   int32_t max_processes = 64;            // threads count too
@@ -66,7 +66,9 @@ struct Limits {
   int64_t file_size_bytes = 64ll << 20;  // RLIMIT_FSIZE; SIGXFSZ is OLE
   int64_t scratch_bytes = 64ll << 20;    // tmpfs size of /box (= /tmp)
 
-  int64_t effective_wall_ms() const { return wall_time_ms > 0 ? wall_time_ms : 2 * cpu_time_ms + 1000; }
+  int64_t effective_wall_ms() const {
+    return wall_time_ms > 0 ? wall_time_ms : 2 * cpu_time_ms + 1000;
+  }
   int64_t effective_stack_bytes() const { return stack_bytes > 0 ? stack_bytes : memory_bytes; }
 };
 
@@ -76,16 +78,16 @@ struct Limits {
 // {program} the installed program (run): a binary or, for interpreters, the source.
 
 struct LanguageProfile {
-  std::string name;                   // "cpp", "python"
-  std::string source_name;            // file name of the source inside the box: "main.cpp"
-  std::vector<std::string> compile;   // empty: nothing to compile (the source is the program)
-  std::vector<std::string> run;       // how to start the program
-  std::string program_name;           // the installed program's file name: "main", "main.py"
-  double time_multiplier = 1.0;       // applied to the CPU limit
+  std::string name;                  // "cpp", "python"
+  std::string source_name;           // file name of the source inside the box: "main.cpp"
+  std::vector<std::string> compile;  // empty: nothing to compile (the source is the program)
+  std::vector<std::string> run;      // how to start the program
+  std::string program_name;          // the installed program's file name: "main", "main.py"
+  double time_multiplier = 1.0;      // applied to the CPU limit
   int64_t rlimit_memory_headroom_bytes = 0;  // userns/weak tiers: added to the rlimit
-  bool rlimit_data_not_as = false;    // userns/weak tiers: RLIMIT_DATA (runtimes) vs RLIMIT_AS
-  std::vector<std::string> env;       // added to the fixed environment
-  std::string pch_header;             // C++: "bits/stdc++.h", precompiled once per toolchain
+  bool rlimit_data_not_as = false;  // userns/weak tiers: RLIMIT_DATA (runtimes) vs RLIMIT_AS
+  std::vector<std::string> env;     // added to the fixed environment
+  std::string pch_header;           // C++: "bits/stdc++.h", precompiled once per toolchain
 };
 const LanguageProfile* find_language(std::string_view name);
 std::vector<std::string> language_names();
@@ -135,7 +137,8 @@ struct Comparison {
   bool accepted = false;
   std::string message;  // the first difference, e.g. "line 3: expected 'x', found 'y'"
 };
-Comparison compare_output(const CompareMode& mode, std::string_view output, std::string_view answer);
+Comparison compare_output(const CompareMode& mode, std::string_view output,
+                          std::string_view answer);
 
 // testlib's doubleCompare: absolute or relative error within eps (+1e-15); NaN equals only NaN,
 // an infinity only the same infinity.
@@ -157,7 +160,7 @@ struct RunFacts {
   End end = End::kSetupError;
   int exit_code = 0;
   int signal = 0;
-  bool oom_killed = false;     // the memory cgroup's OOM counter rose during the run
+  bool oom_killed = false;        // the memory cgroup's OOM counter rose during the run
   bool memory_limit_hit = false;  // rlimit tiers: died abnormally near the limit / bad_alloc
   int64_t cpu_ms = 0, wall_ms = 0, memory_kb = 0;
   std::string error;
@@ -188,12 +191,12 @@ Classification classify_interactive(const RunFacts& solution, const Limits& solu
 // Judging requests and reports
 
 struct SourceFile {
-  std::string name;     // a plain file name (no '/'), e.g. "testlib.h"
+  std::string name;  // a plain file name (no '/'), e.g. "testlib.h"
   std::string content;
 };
 
 struct Program {
-  std::string language = "cpp";     // a LanguageProfile name
+  std::string language = "cpp";  // a LanguageProfile name
   std::string source;
   std::vector<SourceFile> headers;  // extra files beside the source (checkers' own headers)
 };
@@ -236,19 +239,19 @@ struct JudgeRequest {
 struct CompileReport {
   Verdict verdict = Verdict::kAccepted;  // kAccepted, kCompileError or kInternalError
   bool cached = false;
-  std::string log;                       // diagnostics, capped
+  std::string log;  // diagnostics, capped
   int64_t cpu_ms = 0, wall_ms = 0, memory_kb = 0;
 };
 
 struct TestReport {
   Verdict verdict = Verdict::kSkipped;
-  std::string detail;       // classification detail or the comparison's first difference
+  std::string detail;  // classification detail or the comparison's first difference
   int64_t cpu_ms = 0, wall_ms = 0, memory_kb = 0;
   std::optional<int> exit_code;
   int signal = 0;
   std::string stderr_text;  // head and tail, capped
   std::string checker_message;
-  int attempts = 1;         // > 1: earlier attempts ended as IE and were retried
+  int attempts = 1;  // > 1: earlier attempts ended as IE and were retried
 };
 
 struct JudgeReport {
@@ -265,12 +268,12 @@ struct JudgeReport {
 
 struct SandboxOptions {
   TierChoice tier = TierChoice::kAuto;
-  int slots = 0;                // 0: one per CPU this process may run on
-  std::string launcher_path;    // "": $V4EVAL_SANDBOXD, beside the executable, the build tree
-  std::string runtime_dir;      // "": $V4EVAL_SANDBOX_DIR, $TMPDIR or /tmp (removed at exit)
-  std::string cache_dir;        // "": $V4EVAL_CACHE_DIR, $XDG_CACHE_HOME/v4eval, ~/.cache/v4eval
-  int max_internal_retries = 2; // IE is retried this many times (§6.3)
-  bool pin_cpus = false;        // pin slot k to the k-th allowed CPU
+  int slots = 0;                 // 0: one per CPU this process may run on
+  std::string launcher_path;     // "": $V4EVAL_SANDBOXD, beside the executable, the build tree
+  std::string runtime_dir;       // "": $V4EVAL_SANDBOX_DIR, $TMPDIR or /tmp (removed at exit)
+  std::string cache_dir;         // "": $V4EVAL_CACHE_DIR, $XDG_CACHE_HOME/v4eval, ~/.cache/v4eval
+  int max_internal_retries = 2;  // IE is retried this many times (§6.3)
+  bool pin_cpus = false;         // pin slot k to the k-th allowed CPU
   // Full tier: the LiveCodeBench run modes fork each generation from a warm interpreter that
   // has the reference's prelude loaded (as LiveCodeBench forks its workers), instead of
   // starting one. Off: a fresh interpreter per generation. $V4EVAL_SANDBOX_NO_ZYGOTE=1 also

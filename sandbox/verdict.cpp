@@ -19,9 +19,12 @@ Classification make(Verdict v, std::string detail) { return {v, std::move(detail
 
 std::string_view tier_name(Tier tier) {
   switch (tier) {
-    case Tier::kFull: return "full";
-    case Tier::kUserns: return "userns";
-    case Tier::kWeak: return "weak";
+    case Tier::kFull:
+      return "full";
+    case Tier::kUserns:
+      return "userns";
+    case Tier::kWeak:
+      return "weak";
   }
   return "?";
 }
@@ -40,8 +43,8 @@ std::string TierReport::summary() const {
   std::string s = "sandbox tier " + std::string(tier_name(tier)) + ": namespaces user " +
                   onoff(user_ns) + ", pid " + onoff(pid_ns) + ", mount " + onoff(mount_ns) +
                   ", net " + onoff(net_ns) + "; cgroup " + cgroup + "; memory limit by " +
-                  memory_limit + ", processes by " + process_limit + ", CPU time from " +
-                  cpu_time + "; seccomp " + onoff(seccomp) + "; landlock " + onoff(landlock) +
+                  memory_limit + ", processes by " + process_limit + ", CPU time from " + cpu_time +
+                  "; seccomp " + onoff(seccomp) + "; landlock " + onoff(landlock) +
                   "; uid per cell " + onoff(cell_uid) + "; kernel " + kernel;
   for (const auto& n : notes) s += "; " + n;
   return s;
@@ -49,15 +52,24 @@ std::string TierReport::summary() const {
 
 std::string_view verdict_code(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kAccepted: return "AC";
-    case Verdict::kWrongAnswer: return "WA";
-    case Verdict::kTimeLimit: return "TLE";
-    case Verdict::kMemoryLimit: return "MLE";
-    case Verdict::kOutputLimit: return "OLE";
-    case Verdict::kRuntimeError: return "RE";
-    case Verdict::kCompileError: return "CE";
-    case Verdict::kInternalError: return "IE";
-    case Verdict::kSkipped: return "SKIPPED";
+    case Verdict::kAccepted:
+      return "AC";
+    case Verdict::kWrongAnswer:
+      return "WA";
+    case Verdict::kTimeLimit:
+      return "TLE";
+    case Verdict::kMemoryLimit:
+      return "MLE";
+    case Verdict::kOutputLimit:
+      return "OLE";
+    case Verdict::kRuntimeError:
+      return "RE";
+    case Verdict::kCompileError:
+      return "CE";
+    case Verdict::kInternalError:
+      return "IE";
+    case Verdict::kSkipped:
+      return "SKIPPED";
   }
   return "?";
 }
@@ -100,16 +112,24 @@ Classification classify_checker(const RunFacts& checker, const Limits& checker_l
   Classification run = classify_run(checker, checker_limits);
   if (run.verdict != Verdict::kAccepted &&
       !(run.verdict == Verdict::kRuntimeError && checker.end == RunFacts::End::kExited))
-    return make(Verdict::kInternalError, "checker failed: " + std::string(verdict_code(run.verdict)) +
-                                             (run.detail.empty() ? "" : " (" + run.detail + ")"));
+    return make(Verdict::kInternalError,
+                "checker failed: " + std::string(verdict_code(run.verdict)) +
+                    (run.detail.empty() ? "" : " (" + run.detail + ")"));
   switch (checker.exit_code) {
-    case 0: return make(Verdict::kAccepted, "");
-    case 1: return make(Verdict::kWrongAnswer, "wrong answer");
-    case 2: return make(Verdict::kWrongAnswer, "presentation error");
-    case 4: return make(Verdict::kWrongAnswer, "wrong answer (dirt)");
-    case 7: return make(Verdict::kWrongAnswer, "partial points");
-    case 8: return make(Verdict::kWrongAnswer, "presentation error (unexpected eof)");
-    case 3: return make(Verdict::kInternalError, "checker failed (exit 3)");
+    case 0:
+      return make(Verdict::kAccepted, "");
+    case 1:
+      return make(Verdict::kWrongAnswer, "wrong answer");
+    case 2:
+      return make(Verdict::kWrongAnswer, "presentation error");
+    case 4:
+      return make(Verdict::kWrongAnswer, "wrong answer (dirt)");
+    case 7:
+      return make(Verdict::kWrongAnswer, "partial points");
+    case 8:
+      return make(Verdict::kWrongAnswer, "presentation error (unexpected eof)");
+    case 3:
+      return make(Verdict::kInternalError, "checker failed (exit 3)");
     default:
       return make(Verdict::kInternalError,
                   "checker exited with unknown code " + std::to_string(checker.exit_code));

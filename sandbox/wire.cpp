@@ -262,8 +262,8 @@ void get(Reader& r, TierReport* t) {
   t->memory_limit = r.str();
   t->cpu_time = r.str();
   t->process_limit = r.str();
-  for (bool* b : {&t->user_ns, &t->pid_ns, &t->mount_ns, &t->net_ns, &t->seccomp, &t->landlock,
-                  &t->cell_uid})
+  for (bool* b :
+       {&t->user_ns, &t->pid_ns, &t->mount_ns, &t->net_ns, &t->seccomp, &t->landlock, &t->cell_uid})
     *b = r.boolean();
   t->kernel = r.str();
   get_strings(r, &t->notes);

@@ -72,7 +72,8 @@ Json tier_json(const sandbox::TierReport& t) {
           {"memory_limit", t.memory_limit},
           {"cpu_time", t.cpu_time},
           {"process_limit", t.process_limit},
-          {"namespaces", {{"user", t.user_ns}, {"pid", t.pid_ns}, {"mount", t.mount_ns}, {"net", t.net_ns}}},
+          {"namespaces",
+           {{"user", t.user_ns}, {"pid", t.pid_ns}, {"mount", t.mount_ns}, {"net", t.net_ns}}},
           {"seccomp", t.seccomp},
           {"landlock", t.landlock},
           {"uid_per_cell", t.cell_uid},
@@ -83,32 +84,41 @@ Json tier_json(const sandbox::TierReport& t) {
 }  // namespace
 
 int cmd_judge(const Argv& argv) {
-  Args args("judge",
-            "--lang cpp|python [--source FILE] --tests FILE.json [--checker FILE] "
-            "[--interactor FILE] [--compare MODE] [--time-limit-ms N] [--memory-limit-mb N] [--json]",
-            {{"lang", "LANG", "cpp (g++ -O2 -std=c++17, static, as Codeforces) or python (/usr/bin/python3)"},
-             {"source", "FILE", "the program (default: standard input)"},
-             {"tests", "FILE", "JSON list of {\"input\": ..., \"output\": ...}"},
-             {"checker", "FILE", "testlib-style checker source (checker input output answer); .h files beside it come along"},
-             {"interactor", "FILE", "testlib-style interactor source (interactor input tout answer)"},
-             {"compare", "MODE", "exact, lines, tokens (default), line-tokens, float[:EPS], lcb, yesno"},
-             {"time-limit-ms", "N", "CPU time per test (default 2000)"},
-             {"wall-limit-ms", "N", "wall-clock backstop per test (default 2 x CPU + 1000)"},
-             {"memory-limit-mb", "N", "memory per test (default 256)"},
-             {"output-limit-mb", "N", "stdout per test, more is OLE (default 64)"},
-             {"max-processes", "N", "processes and threads per test (default 64)"},
-             {"compile-time-limit-ms", "N", "CPU time for each compilation (default 10000)"},
-             {"all-tests", "", "run every test (default: stop at the first failure)"},
-             {"lcb", "", "LiveCodeBench semantics (Python): all tests in one interpreter with the reference's prelude and mocked stdin; compare lcb"},
-             {"lcb-function", "NAME", "LiveCodeBench call-based problem: call NAME (of class Solution) with one JSON argument per input line; compare lcb-call"},
-             {"sandbox", "TIER", "auto (default: full, else userns, else refuse), full, userns, weak"},
-             {"json", "", "print the result as one JSON object on stdout"}});
+  Args args(
+      "judge",
+      "--lang cpp|python [--source FILE] --tests FILE.json [--checker FILE] "
+      "[--interactor FILE] [--compare MODE] [--time-limit-ms N] [--memory-limit-mb N] [--json]",
+      {{"lang", "LANG",
+        "cpp (g++ -O2 -std=c++17, static, as Codeforces) or python (/usr/bin/python3)"},
+       {"source", "FILE", "the program (default: standard input)"},
+       {"tests", "FILE", "JSON list of {\"input\": ..., \"output\": ...}"},
+       {"checker", "FILE",
+        "testlib-style checker source (checker input output answer); .h files beside it come "
+        "along"},
+       {"interactor", "FILE", "testlib-style interactor source (interactor input tout answer)"},
+       {"compare", "MODE", "exact, lines, tokens (default), line-tokens, float[:EPS], lcb, yesno"},
+       {"time-limit-ms", "N", "CPU time per test (default 2000)"},
+       {"wall-limit-ms", "N", "wall-clock backstop per test (default 2 x CPU + 1000)"},
+       {"memory-limit-mb", "N", "memory per test (default 256)"},
+       {"output-limit-mb", "N", "stdout per test, more is OLE (default 64)"},
+       {"max-processes", "N", "processes and threads per test (default 64)"},
+       {"compile-time-limit-ms", "N", "CPU time for each compilation (default 10000)"},
+       {"all-tests", "", "run every test (default: stop at the first failure)"},
+       {"lcb", "",
+        "LiveCodeBench semantics (Python): all tests in one interpreter with the reference's "
+        "prelude and mocked stdin; compare lcb"},
+       {"lcb-function", "NAME",
+        "LiveCodeBench call-based problem: call NAME (of class Solution) with one JSON argument "
+        "per input line; compare lcb-call"},
+       {"sandbox", "TIER", "auto (default: full, else userns, else refuse), full, userns, weak"},
+       {"json", "", "print the result as one JSON object on stdout"}});
   if (auto s = args.parse(argv); !s.ok()) return fail(s.message(), kExitBadInput);
   if (args.help_requested()) {
     std::fputs(args.usage().c_str(), stdout);
     return kExitOk;
   }
-  if (!args.positional().empty()) return fail("judge: unexpected argument '" + args.positional()[0] + "'", kExitBadInput);
+  if (!args.positional().empty())
+    return fail("judge: unexpected argument '" + args.positional()[0] + "'", kExitBadInput);
 
   sandbox::JudgeRequest req;
   auto lang = args.get("lang");
@@ -134,13 +144,15 @@ int cmd_judge(const Argv& argv) {
   } catch (const Json::parse_error& e) {
     return fail("--tests " + *tests_path + ": malformed JSON: " + e.what(), kExitBadInput);
   }
-  if (!tests.is_array()) return fail("--tests " + *tests_path + ": expected a JSON list of tests", kExitBadInput);
+  if (!tests.is_array())
+    return fail("--tests " + *tests_path + ": expected a JSON list of tests", kExitBadInput);
   for (size_t i = 0; i < tests.size(); ++i) {
     const Json& t = tests[i];
     if (!t.is_object() || !t.contains("input") || !t["input"].is_string() ||
         (t.contains("output") && !t["output"].is_string()))
       return fail("--tests " + *tests_path + ": test " + std::to_string(i + 1) +
-                      " must be {\"input\": string, \"output\": string}", kExitBadInput);
+                      " must be {\"input\": string, \"output\": string}",
+                  kExitBadInput);
     req.tests.push_back({t["input"].get<std::string>(), t.value("output", std::string())});
   }
 
@@ -149,7 +161,8 @@ int cmd_judge(const Argv& argv) {
     if (!m.ok()) return fail("--compare: " + m.status().message(), kExitBadInput);
     req.compare = *m;
   }
-  for (auto [flag, target] : {std::pair{"checker", &req.checker}, {"interactor", &req.interactor}}) {
+  for (auto [flag, target] :
+       {std::pair{"checker", &req.checker}, {"interactor", &req.interactor}}) {
     if (auto path = args.get(flag)) {
       auto p = read_program(*path, std::string("--") + flag);
       if (!p.ok()) return fail(p.status().message(), kExitBadInput);
@@ -181,7 +194,8 @@ int cmd_judge(const Argv& argv) {
   }
   if (req.run_mode != sandbox::RunMode::kProcessPerTest &&
       (profile->name != "python" || req.checker || req.interactor))
-    return fail("judge: --lcb/--lcb-function take --lang python and no checker or interactor", kExitBadInput);
+    return fail("judge: --lcb/--lcb-function take --lang python and no checker or interactor",
+                kExitBadInput);
 
   sandbox::SandboxOptions options;
   options.slots = 1;  // one submission: its tests run back to back on one slot
@@ -203,12 +217,13 @@ int cmd_judge(const Argv& argv) {
                 {"compile", compile_json(rep.compile)},
                 {"tests", Json::array()},
                 {"sandbox", tier_json(tier)},
-                {"limits", {{"time_limit_ms", req.limits.cpu_time_ms},
-                            {"wall_limit_ms", req.limits.effective_wall_ms()},
-                            {"memory_limit_mb", req.limits.memory_bytes >> 20},
-                            {"output_limit_mb", req.limits.stdout_bytes >> 20},
-                            {"max_processes", req.limits.max_processes},
-                            {"compare", req.checker ? "checker" : sandbox::compare_mode_name(req.compare)}}},
+                {"limits",
+                 {{"time_limit_ms", req.limits.cpu_time_ms},
+                  {"wall_limit_ms", req.limits.effective_wall_ms()},
+                  {"memory_limit_mb", req.limits.memory_bytes >> 20},
+                  {"output_limit_mb", req.limits.stdout_bytes >> 20},
+                  {"max_processes", req.limits.max_processes},
+                  {"compare", req.checker ? "checker" : sandbox::compare_mode_name(req.compare)}}},
                 {"internal_retries", rep.internal_retries}};
     out["sandbox"]["launcher_pid"] = launcher_pid;  // its cgroups are named v4eval-<pid>
     if (rep.checker_compile) out["checker_compile"] = compile_json(*rep.checker_compile);
@@ -239,9 +254,10 @@ int cmd_judge(const Argv& argv) {
   for (size_t i = 0; i < rep.tests.size(); ++i) {
     const auto& t = rep.tests[i];
     std::printf("test %zu: %-7s cpu %5lld ms  wall %5lld ms  memory %7lld KB%s%s\n", i + 1,
-                std::string(sandbox::verdict_code(t.verdict)).c_str(), static_cast<long long>(t.cpu_ms),
-                static_cast<long long>(t.wall_ms), static_cast<long long>(t.memory_kb),
-                t.detail.empty() ? "" : "  ", t.detail.c_str());
+                std::string(sandbox::verdict_code(t.verdict)).c_str(),
+                static_cast<long long>(t.cpu_ms), static_cast<long long>(t.wall_ms),
+                static_cast<long long>(t.memory_kb), t.detail.empty() ? "" : "  ",
+                t.detail.c_str());
   }
   return kExitOk;
 }

@@ -19,7 +19,8 @@ namespace {
 Status mount_or_error(const char* source, const std::string& target, const char* fstype,
                       unsigned long flags, const std::string& data) {
   if (::mount(source, target.c_str(), fstype, flags, data.empty() ? nullptr : data.c_str()) != 0)
-    return Internal(sys::errno_message("mount " + std::string(fstype ? fstype : "bind") + " on " + target));
+    return Internal(
+        sys::errno_message("mount " + std::string(fstype ? fstype : "bind") + " on " + target));
   return Status::Ok();
 }
 
@@ -44,12 +45,14 @@ Status remount_readonly(const std::string& target, unsigned long extra) {
 }
 
 Status bind_readonly(const std::string& source, const std::string& target, unsigned long extra) {
-  if (auto s = mount_or_error(source.c_str(), target, nullptr, MS_BIND | MS_REC, ""); !s.ok()) return s;
+  if (auto s = mount_or_error(source.c_str(), target, nullptr, MS_BIND | MS_REC, ""); !s.ok())
+    return s;
   return remount_readonly(target, extra);
 }
 
 Status write_new_file(int dirfd, const std::string& name, std::string_view content, mode_t mode) {
-  sys::Fd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  sys::Fd fd(
+      ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd.valid()) return Internal(sys::errno_message("create " + name));
   if (!sys::write_all(fd.get(), content)) return Internal(sys::errno_message("write " + name));
   if (::fchmod(fd.get(), mode) != 0) return Internal(sys::errno_message("chmod " + name));
@@ -88,7 +91,8 @@ Status Cell::build_root() {
   sys::Fd root(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Internal(sys::errno_message("open root"));
   for (const char* d : {"usr", "dev", "box", "prog", "pch", "etc"})
-    if (::mkdirat(root.get(), d, 0755) != 0) return Internal(sys::errno_message(std::string("mkdir ") + d));
+    if (::mkdirat(root.get(), d, 0755) != 0)
+      return Internal(sys::errno_message(std::string("mkdir ") + d));
   // Debian 12 is merged-/usr: /bin, /lib, /lib64, /sbin are symbolic links into /usr. On a
   // system where one is a real directory, bind it read-only instead.
   for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
@@ -100,21 +104,26 @@ Status Cell::build_root() {
       ssize_t n = ::readlink(host.c_str(), target, sizeof target - 1);
       if (n <= 0) continue;
       target[n] = '\0';
-      if (::symlinkat(target, root.get(), top) != 0) return Internal(sys::errno_message("symlink " + host));
+      if (::symlinkat(target, root.get(), top) != 0)
+        return Internal(sys::errno_message("symlink " + host));
     } else if (S_ISDIR(st.st_mode)) {
-      if (::mkdirat(root.get(), top, 0755) != 0) return Internal(sys::errno_message("mkdir " + host));
+      if (::mkdirat(root.get(), top, 0755) != 0)
+        return Internal(sys::errno_message("mkdir " + host));
       if (auto s = bind_readonly(host, dir_ + host, MS_NOSUID | MS_NODEV); !s.ok()) return s;
     }
   }
-  if (::symlinkat("box", root.get(), "tmp") != 0) return Internal(sys::errno_message("symlink tmp"));
+  if (::symlinkat("box", root.get(), "tmp") != 0)
+    return Internal(sys::errno_message("symlink tmp"));
   std::string passwd = "root:x:0:0:root:/box:/usr/sbin/nologin\n";
   std::string group = "root:x:0:\n";
   if (uid_ != 0) {
-    passwd += "sandbox:x:" + std::to_string(uid_) + ":" + std::to_string(gid_) + ":sandbox:/box:/usr/sbin/nologin\n";
+    passwd += "sandbox:x:" + std::to_string(uid_) + ":" + std::to_string(gid_) +
+              ":sandbox:/box:/usr/sbin/nologin\n";
     group += "sandbox:x:" + std::to_string(gid_) + ":\n";
   }
   sys::Fd etc(::openat(root.get(), "etc", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  for (auto [name, text] : {std::pair<const char*, std::string>{"passwd", passwd}, {"group", group},
+  for (auto [name, text] : {std::pair<const char*, std::string>{"passwd", passwd},
+                            {"group", group},
                             {"nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n"},
                             {"hosts", "127.0.0.1 localhost\n"}})
     if (auto s = write_new_file(etc.get(), name, text, 0644); !s.ok()) return s;
@@ -124,7 +133,8 @@ Status Cell::build_root() {
   for (const char* node : {"null", "zero", "full", "random", "urandom"}) {
     if (auto s = write_new_file(dev.get(), node, "", 0666); !s.ok()) return s;
     std::string target = dir_ + "/dev/" + node;
-    if (auto s = mount_or_error((std::string("/dev/") + node).c_str(), target, nullptr, MS_BIND, "");
+    if (auto s =
+            mount_or_error((std::string("/dev/") + node).c_str(), target, nullptr, MS_BIND, "");
         !s.ok())
       return s;
     // Writes to /dev/null and /dev/full must work; the others are read-only.
@@ -194,9 +204,10 @@ Status Cell::reset_box(int64_t bytes) {
   box_mounted_ = false;
   int64_t inodes = std::max<int64_t>(1024, std::min<int64_t>(bytes / 4096, 65536));
   std::string opts = "size=" + std::to_string(std::max<int64_t>(bytes, 4096)) +
-                     ",nr_inodes=" + std::to_string(inodes) + ",mode=0700,uid=" +
-                     std::to_string(uid_) + ",gid=" + std::to_string(gid_);
-  if (auto s = mount_or_error("v4eval-box", box, "tmpfs", MS_NOSUID | MS_NODEV, opts); !s.ok()) return s;
+                     ",nr_inodes=" + std::to_string(inodes) +
+                     ",mode=0700,uid=" + std::to_string(uid_) + ",gid=" + std::to_string(gid_);
+  if (auto s = mount_or_error("v4eval-box", box, "tmpfs", MS_NOSUID | MS_NODEV, opts); !s.ok())
+    return s;
   box_mounted_ = true;
   box_bytes_ = bytes;
   box_fd_.reset(::open(box.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -245,7 +256,8 @@ Status Cell::install(const std::string& key, const std::vector<ProgramFile>& fil
 Status Cell::write_box_file(const std::string& name, std::string_view content) {
   if (!valid_file_name(name)) return InvalidArgument("bad file name '" + name + "'");
   if (!box_fd_.valid()) return Internal("write_box_file: no box");
-  sys::Fd fd(::openat(box_fd_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  sys::Fd fd(::openat(box_fd_.get(), name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.valid()) return Internal(sys::errno_message("create box/" + name));
   if (!sys::write_all(fd.get(), content)) return Internal(sys::errno_message("write box/" + name));
   return Status::Ok();
@@ -256,12 +268,14 @@ Result<std::string> Cell::read_box_file(const std::string& name, size_t cap) {
   open_how how{};
   how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  sys::Fd fd(static_cast<int>(::syscall(SYS_openat2, box_fd_.get(), name.c_str(), &how, sizeof how)));
+  sys::Fd fd(
+      static_cast<int>(::syscall(SYS_openat2, box_fd_.get(), name.c_str(), &how, sizeof how)));
   if (!fd.valid()) return NotFound(sys::errno_message("open box/" + name));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return NotFound("box/" + name + " is not a regular file");
-  if (st.st_size > static_cast<off_t>(cap)) return NotFound("box/" + name + " is larger than allowed");
+  if (st.st_size > static_cast<off_t>(cap))
+    return NotFound("box/" + name + " is larger than allowed");
   std::string out(static_cast<size_t>(st.st_size), '\0');
   size_t off = 0;
   while (off < out.size()) {

@@ -127,10 +127,14 @@ void remove_cgroup_tree(const std::string& dir) {
 
 std::string CgroupLayout::mode_name() const {
   switch (mode) {
-    case Mode::kNone: return "none";
-    case Mode::kV1: return "v1";
-    case Mode::kHybrid: return "hybrid";
-    case Mode::kV2: return "v2";
+    case Mode::kNone:
+      return "none";
+    case Mode::kV1:
+      return "v1";
+    case Mode::kHybrid:
+      return "hybrid";
+    case Mode::kV2:
+      return "v2";
   }
   return "?";
 }
@@ -200,8 +204,8 @@ CgroupLayout detect_cgroups(std::vector<std::string>* notes) {
       notes->push_back("cgroup v2: cannot enable memory/pids in " + unified_base);
       return layout;
     }
-    notes->push_back("cgroup v2: moved " + std::to_string(moved) + " processes of " +
-                     unified_base + " into v4eval-host to enable controllers");
+    notes->push_back("cgroup v2: moved " + std::to_string(moved) + " processes of " + unified_base +
+                     " into v4eval-host to enable controllers");
   }
   layout.mode = CgroupLayout::Mode::kV2;
   layout.memory_base = layout.pids_base = layout.cpu_base = unified_base;
@@ -276,7 +280,8 @@ Status CellCgroup::open() {
     dir_fd_.reset(::open(memory_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd_.valid()) return Internal(sys::errno_message("open " + memory_dir_));
     if (auto s = open_file(memory_dir_ + "/memory.peak", O_RDWR, &peak_fd_); !s.ok()) return s;
-    if (auto s = open_file(memory_dir_ + "/memory.events", O_RDONLY, &events_fd_); !s.ok()) return s;
+    if (auto s = open_file(memory_dir_ + "/memory.events", O_RDONLY, &events_fd_); !s.ok())
+      return s;
   } else {
     if (auto s = open_file(memory_dir_ + "/memory.max_usage_in_bytes", O_RDWR, &peak_fd_); !s.ok())
       return s;
@@ -334,7 +339,8 @@ Status CellCgroup::recreate_v2() {
   peak_fd_.reset();
   events_fd_.reset();
   cpu_fd_.reset();
-  if (::rmdir(memory_dir_.c_str()) != 0) return Internal(sys::errno_message("rmdir " + memory_dir_));
+  if (::rmdir(memory_dir_.c_str()) != 0)
+    return Internal(sys::errno_message("rmdir " + memory_dir_));
   if (auto s = create_dirs(); !s.ok()) return s;
   if (auto s = open(); !s.ok()) return s;
   int64_t memory = memory_limit_;
@@ -356,7 +362,8 @@ Status CellCgroup::before_run() {
     if (auto s = recreate_v2(); !s.ok()) return s;
   }
   std::string text;
-  if (!sys::pread_text(events_fd_.get(), &text)) return Internal(sys::errno_message("read oom counter"));
+  if (!sys::pread_text(events_fd_.get(), &text))
+    return Internal(sys::errno_message("read oom counter"));
   oom_base_ = std::max<int64_t>(0, sys::keyed_value(text, "oom_kill"));
   cpu_base_us_ = read_cpu_us();
   if (cpu_base_us_ < 0) return Internal(sys::errno_message("read cpu usage"));
@@ -413,8 +420,10 @@ bool CellCgroup::wait_empty(int timeout_ms) {
 namespace v4eval::sandbox {
 std::string CellCgroup::describe() {
   std::string out;
-  if (auto procs = sys::read_file(memory_dir_ + "/cgroup.procs"); procs.ok()) out += "procs [" + *procs + "]";
-  if (auto cur = sys::read_file(pids_dir_ + "/pids.current"); cur.ok()) out += " pids.current " + *cur;
+  if (auto procs = sys::read_file(memory_dir_ + "/cgroup.procs"); procs.ok())
+    out += "procs [" + *procs + "]";
+  if (auto cur = sys::read_file(pids_dir_ + "/pids.current"); cur.ok())
+    out += " pids.current " + *cur;
   return out;
 }
 }  // namespace v4eval::sandbox

@@ -18,7 +18,7 @@ struct CgroupLayout {
   Mode mode = Mode::kNone;
   // The launcher's own cgroup in each hierarchy we use (v2: memory/pids/cpu all = unified).
   std::string memory_base, pids_base, cpu_base;
-  bool cpu_v2 = false;  // CPU time from cpu.stat (v2 core) rather than cpuacct.usage
+  bool cpu_v2 = false;            // CPU time from cpu.stat (v2 core) rather than cpuacct.usage
   std::string mode_name() const;  // "v2", "v1", "hybrid", "none"
 };
 
@@ -37,9 +37,9 @@ class CellCgroup {
   CellCgroup() = default;
   CellCgroup(const CgroupLayout& layout, std::string relative_name);
 
-  Status create_dirs();       // launcher
-  Status open();              // worker: opens the files it polls and the join handles
-  void remove_dirs();         // launcher at shutdown: kill leftovers, wait, rmdir
+  Status create_dirs();  // launcher
+  Status open();         // worker: opens the files it polls and the join handles
+  void remove_dirs();    // launcher at shutdown: kill leftovers, wait, rmdir
 
   // Sets memory (+swap) and process limits; cheap when unchanged.
   Status set_limits(int64_t memory_bytes, int32_t max_processes);
@@ -68,7 +68,7 @@ class CellCgroup {
   CgroupLayout::Mode mode_ = CgroupLayout::Mode::kNone;
   std::string memory_dir_, pids_dir_, cpu_dir_;
   bool cpu_v2_ = false;
-  sys::Fd dir_fd_;                // v2
+  sys::Fd dir_fd_;  // v2
   sys::Fd cpu_fd_, peak_fd_, events_fd_;
   std::vector<sys::Fd> join_owned_;
   std::vector<int> join_fds_;

@@ -1,21 +1,21 @@
 #include "sandbox/daemon/exec.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
-#include <linux/securebits.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <grp.h>
 
 #include <algorithm>
-#include <functional>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "sandbox/daemon/sys.h"
 
@@ -78,7 +78,7 @@ struct ChildPlan {
   if (::dup2(p.stderr_fd, 2) < 0) fail_setup(p.err_fd, "dup2 stderr", errno);
   const int err = p.err_fd;  // close-on-exec: EOF on it tells the worker exec happened
   // Ignored signals and the blocked mask survive exec: give the program defaults.
-  struct sigaction dfl{};
+  struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
   sigset_t none;
@@ -160,7 +160,7 @@ void close_except(int* keep, int n) {
   ::setsid();  // no controlling terminal (TIOCSTI), own process group
   if (p.tier == Tier::kWeak) exec_program(p);
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_kill_request;
   ::sigemptyset(&sa.sa_mask);
   ::sigaction(SIGUSR1, &sa, nullptr);
@@ -221,7 +221,8 @@ class HeadTail {
   std::string text() const {
     if (tail_.size() <= half_ && head_.size() + tail_.size() == total_) return head_ + tail_;
     std::string t = tail_.size() > half_ ? tail_.substr(tail_.size() - half_) : tail_;
-    return head_ + "\n[... " + std::to_string(total_ - head_.size() - t.size()) + " bytes dropped ...]\n" + t;
+    return head_ + "\n[... " + std::to_string(total_ - head_.size() - t.size()) +
+           " bytes dropped ...]\n" + t;
   }
 
  private:
@@ -310,7 +311,8 @@ int64_t proc_cpu_us(pid_t pid) {
 }
 
 pid_t first_child(pid_t pid) {
-  auto text = sys::read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children", 4096);
+  auto text = sys::read_file(
+      "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children", 4096);
   if (!text.ok()) return 0;
   return static_cast<pid_t>(sys::parse_i64(*text, 0));
 }
@@ -323,7 +325,8 @@ void drain(int fd, Proc& p, bool is_stdout) {
     if (r <= 0) return;
     if (is_stdout) {
       int64_t cap = p.spec->limits.stdout_bytes;
-      size_t room = static_cast<size_t>(std::max<int64_t>(0, cap - static_cast<int64_t>(p.out.size())));
+      size_t room =
+          static_cast<size_t>(std::max<int64_t>(0, cap - static_cast<int64_t>(p.out.size())));
       p.out.append(buf, std::min(room, static_cast<size_t>(r)));
       if (static_cast<size_t>(r) > room) p.out_overflow = true;
     } else {
@@ -336,13 +339,15 @@ void drain(int fd, Proc& p, bool is_stdout) {
 void kill_descendants() {
   for (int round = 0; round < 1000; ++round) {
     pid_t self = ::getpid();
-    auto text = sys::read_file("/proc/" + std::to_string(self) + "/task/" + std::to_string(self) + "/children", 1 << 20);
+    auto text = sys::read_file(
+        "/proc/" + std::to_string(self) + "/task/" + std::to_string(self) + "/children", 1 << 20);
     bool any = false;
     if (text.ok()) {
       size_t i = 0;
       while (i < text->size()) {
         size_t sp = text->find(' ', i);
-        int64_t pid = sys::parse_i64(text->substr(i, sp == std::string::npos ? std::string::npos : sp - i), 0);
+        int64_t pid = sys::parse_i64(
+            text->substr(i, sp == std::string::npos ? std::string::npos : sp - i), 0);
         if (pid > 0) {
           any = true;
           ::kill(static_cast<pid_t>(pid), SIGKILL);
@@ -408,52 +413,51 @@ class ExecSession {
   std::vector<Proc> procs_;
 };
 
-
 void ExecSession::send_kill(Proc& p, RunFacts::End reason) {
-    if (p.reaped || p.kill_sent || !p.started) return;
-    p.kill_sent = true;
-    p.kill_reason = reason;
-    if (tier_ == Tier::kWeak) {
-      ::kill(-p.pid, SIGKILL);
-      ::kill(p.pid, SIGKILL);
-    } else {
-      sys::pidfd_send_signal(p.pidfd.get(), SIGUSR1);
-      p.kill_escalate_us = sys::monotonic_us() + 300000;
-    }
+  if (p.reaped || p.kill_sent || !p.started) return;
+  p.kill_sent = true;
+  p.kill_reason = reason;
+  if (tier_ == Tier::kWeak) {
+    ::kill(-p.pid, SIGKILL);
+    ::kill(p.pid, SIGKILL);
+  } else {
+    sys::pidfd_send_signal(p.pidfd.get(), SIGUSR1);
+    p.kill_escalate_us = sys::monotonic_us() + 300000;
+  }
 }
 
 int64_t ExecSession::cpu_now(Proc& p) {
-    int64_t used = p.spec->cell->cgroup().cpu_us_since_start();
-    if (used < 0 && tier_ == Tier::kUserns) {
-      if (!p.program_host_pid) p.program_host_pid = first_child(p.pid);
-      if (p.program_host_pid) used = proc_cpu_us(p.program_host_pid);
-    }
-    if (used >= 0) p.polled_cpu_us = std::max(p.polled_cpu_us, used);
-    return used;
+  int64_t used = p.spec->cell->cgroup().cpu_us_since_start();
+  if (used < 0 && tier_ == Tier::kUserns) {
+    if (!p.program_host_pid) p.program_host_pid = first_child(p.pid);
+    if (p.program_host_pid) used = proc_cpu_us(p.program_host_pid);
+  }
+  if (used >= 0) p.polled_cpu_us = std::max(p.polled_cpu_us, used);
+  return used;
 }
 
 void ExecSession::flush_input(Proc& p) {
-    while (!p.pending.empty() && p.input_w.valid()) {
-      ssize_t w = ::write(p.input_w.get(), p.pending.data(), p.pending.size());
-      if (w > 0) {
-        p.pending.erase(0, static_cast<size_t>(w));
-      } else if (w < 0 && errno == EINTR) {
-        continue;
-      } else if (w < 0 && errno == EAGAIN) {
-        return;  // POLLOUT will bring us back
-      } else {
-        p.pending.clear();  // the program stopped reading (EPIPE): nothing more to say
-        p.input_w.reset();
-      }
+  while (!p.pending.empty() && p.input_w.valid()) {
+    ssize_t w = ::write(p.input_w.get(), p.pending.data(), p.pending.size());
+    if (w > 0) {
+      p.pending.erase(0, static_cast<size_t>(w));
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0 && errno == EAGAIN) {
+      return;  // POLLOUT will bring us back
+    } else {
+      p.pending.clear();  // the program stopped reading (EPIPE): nothing more to say
+      p.input_w.reset();
     }
-    if (p.pending.empty() && p.close_pending) p.input_w.reset();
+  }
+  if (p.pending.empty() && p.close_pending) p.input_w.reset();
 }
 
 void ExecSession::apply(Proc& p, const Conversation::Action& a) {
-    p.pending += a.write;
-    if (a.close_input) p.close_pending = true;
-    if (a.stop) send_kill(p, RunFacts::End::kKilled);
-    flush_input(p);
+  p.pending += a.write;
+  if (a.close_input) p.close_pending = true;
+  if (a.stop) send_kill(p, RunFacts::End::kKilled);
+  flush_input(p);
 }
 
 void ExecSession::start(const std::vector<ExecSpec*>& specs) {
@@ -461,7 +465,8 @@ void ExecSession::start(const std::vector<ExecSpec*>& specs) {
   procs_ = std::vector<Proc>(n);
   auto& procs = procs_;
   if (filter_ && !filter_->empty())
-    filter_prog_ = {static_cast<unsigned short>(filter_->size()), const_cast<sock_filter*>(filter_->data())};
+    filter_prog_ = {static_cast<unsigned short>(filter_->size()),
+                    const_cast<sock_filter*>(filter_->data())};
 
   // ---- prepare and start every process
   for (size_t i = 0; i < n; ++i) {
@@ -474,23 +479,41 @@ void ExecSession::start(const std::vector<ExecSpec*>& specs) {
     p.err = HeadTail(lim.stderr_bytes);
     auto fail = [&](const Status& st) { p.setup_error = st.message(); };
 
-    if (auto st = cell.cgroup().set_limits(lim.memory_bytes, lim.max_processes + 1); !st.ok()) { fail(st); continue; }
-    if (auto st = cell.cgroup().before_run(); !st.ok()) { fail(st); continue; }
+    if (auto st = cell.cgroup().set_limits(lim.memory_bytes, lim.max_processes + 1); !st.ok()) {
+      fail(st);
+      continue;
+    }
+    if (auto st = cell.cgroup().before_run(); !st.ok()) {
+      fail(st);
+      continue;
+    }
     if (s.conversation) {
-      if (auto st = make_pipe(&p.stdin_fd, &p.input_w); !st.ok()) { fail(st); continue; }
+      if (auto st = make_pipe(&p.stdin_fd, &p.input_w); !st.ok()) {
+        fail(st);
+        continue;
+      }
       ::fcntl(p.input_w.get(), F_SETFL, O_NONBLOCK);
       ::fcntl(p.input_w.get(), F_SETPIPE_SZ, 1 << 20);
     } else if (s.stdin_fd < 0) {
-      if (auto st = make_stdin(s.stdin_data, &p.stdin_fd); !st.ok()) { fail(st); continue; }
+      if (auto st = make_stdin(s.stdin_data, &p.stdin_fd); !st.ok()) {
+        fail(st);
+        continue;
+      }
     }
     if (s.stdout_fd < 0) {
-      if (auto st = make_pipe(&p.stdout_r, &p.stdout_w); !st.ok()) { fail(st); continue; }
+      if (auto st = make_pipe(&p.stdout_r, &p.stdout_w); !st.ok()) {
+        fail(st);
+        continue;
+      }
       ::fcntl(p.stdout_r.get(), F_SETPIPE_SZ, 1 << 20);
     }
     Status st = make_pipe(&p.stderr_r, &p.stderr_w);
     if (st.ok()) st = make_pipe(&p.err_r, &p.err_w);
     if (st.ok()) st = make_pipe(&p.status_r, &p.status_w);
-    if (!st.ok()) { fail(st); continue; }
+    if (!st.ok()) {
+      fail(st);
+      continue;
+    }
 
     ChildPlan& plan = p.plan;
     plan.tier = tier_;
@@ -502,7 +525,8 @@ void ExecSession::start(const std::vector<ExecSpec*>& specs) {
     p.strings.insert(p.strings.end(), s.env.begin(), s.env.end());
     for (size_t k = 0; k < s.argv.size(); ++k) plan.argv.push_back(p.strings[k].data());
     plan.argv.push_back(nullptr);
-    for (size_t k = s.argv.size(); k < p.strings.size(); ++k) plan.envp.push_back(p.strings[k].data());
+    for (size_t k = s.argv.size(); k < p.strings.size(); ++k)
+      plan.envp.push_back(p.strings[k].data());
     plan.envp.push_back(nullptr);
     plan.stdin_fd = s.stdin_fd >= 0 ? s.stdin_fd : p.stdin_fd.get();
     plan.stdout_fd = s.stdout_fd >= 0 ? s.stdout_fd : p.stdout_w.get();
@@ -520,19 +544,22 @@ void ExecSession::start(const std::vector<ExecSpec*>& specs) {
     plan.drop_caps = tier_ == Tier::kUserns;
 
     // rlimits: backstops in the full tier, the limits themselves in the others.
-    int64_t cpu_s = (lim.cpu_time_ms + 999) / 1000 + 1;
+    int64_t cpu_s = (std::max(lim.cpu_time_ms, s.cpu_kill_ms) + 999) / 1000 + 1;
     auto add = [&](int res, rlim_t soft, rlim_t hard) {
       plan.rlimits.push_back({res, clamp_rlimit(res, soft, hard)});
     };
     add(RLIMIT_CPU, static_cast<rlim_t>(cpu_s), static_cast<rlim_t>(cpu_s + 1));
-    add(RLIMIT_STACK, static_cast<rlim_t>(lim.effective_stack_bytes()), static_cast<rlim_t>(lim.effective_stack_bytes()));
-    add(RLIMIT_FSIZE, static_cast<rlim_t>(lim.file_size_bytes), static_cast<rlim_t>(lim.file_size_bytes));
+    add(RLIMIT_STACK, static_cast<rlim_t>(lim.effective_stack_bytes()),
+        static_cast<rlim_t>(lim.effective_stack_bytes()));
+    add(RLIMIT_FSIZE, static_cast<rlim_t>(lim.file_size_bytes),
+        static_cast<rlim_t>(lim.file_size_bytes));
     add(RLIMIT_NOFILE, 256, 256);
     add(RLIMIT_CORE, 0, 0);
     add(RLIMIT_MEMLOCK, 0, 0);
     add(RLIMIT_MSGQUEUE, 0, 0);
     if (tier_ != Tier::kFull) {
-      add(RLIMIT_NPROC, static_cast<rlim_t>(lim.max_processes), static_cast<rlim_t>(lim.max_processes));
+      add(RLIMIT_NPROC, static_cast<rlim_t>(lim.max_processes),
+          static_cast<rlim_t>(lim.max_processes));
       rlim_t mem = static_cast<rlim_t>(lim.memory_bytes + s.rlimit_headroom_bytes);
       add(s.rlimit_data_not_as ? RLIMIT_DATA : RLIMIT_AS, mem, mem);
     }
@@ -623,7 +650,8 @@ bool ExecSession::pump(const std::function<bool()>& until) {
       // CPU polling: at most every 50 ms, sooner as the limit approaches.
       if (p.exec_done && now >= p.next_poll_us) {
         int64_t used = cpu_now(p);
-        if (used > lim.cpu_time_ms * 1000) {
+        int64_t kill_ms = p.spec->cpu_kill_ms > 0 ? p.spec->cpu_kill_ms : lim.cpu_time_ms;
+        if (used > kill_ms * 1000) {
           send_kill(p, RunFacts::End::kCpuLimit);
           continue;
         }
@@ -631,7 +659,7 @@ bool ExecSession::pump(const std::function<bool()>& until) {
           apply(p, p.conv->on_tick(used, now));
           if (p.kill_sent) continue;
         }
-        int64_t left_us = used >= 0 ? lim.cpu_time_ms * 1000 - used : 50000;
+        int64_t left_us = used >= 0 ? kill_ms * 1000 - used : 50000;
         p.next_poll_us = now + std::clamp<int64_t>(left_us / 4, 2000, p.conv ? 10000 : 50000);
       }
       if (p.exec_done) wake = std::min(wake, p.next_poll_us);
@@ -682,7 +710,8 @@ bool ExecSession::pump(const std::function<bool()>& until) {
           } else if (r > 0) {
             if (is_out) {
               int64_t cap = p.spec->limits.stdout_bytes;
-              size_t room = static_cast<size_t>(std::max<int64_t>(0, cap - static_cast<int64_t>(p.out.size())));
+              size_t room = static_cast<size_t>(
+                  std::max<int64_t>(0, cap - static_cast<int64_t>(p.out.size())));
               p.out.append(buf, std::min(room, static_cast<size_t>(r)));
               if (static_cast<size_t>(r) > room) p.out_overflow = true;
             } else {
@@ -715,8 +744,9 @@ bool ExecSession::pump(const std::function<bool()>& until) {
             if (::wait4(p.pid, &p.wait_status, WNOHANG, &p.ru) != p.pid) break;
           } else {
             siginfo_t si{};
-            if (::waitid(static_cast<idtype_t>(3) /* P_PIDFD, 5.4 */, static_cast<id_t>(p.pidfd.get()), &si,
-                         WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+            if (::waitid(static_cast<idtype_t>(3) /* P_PIDFD, 5.4 */,
+                         static_cast<id_t>(p.pidfd.get()), &si, WEXITED | WNOHANG) != 0 ||
+                si.si_pid == 0)
               break;
           }
           p.reaped = true;
@@ -750,7 +780,8 @@ std::vector<ExecOutcome> ExecSession::collect() {
     if (p.stdout_r.valid() && p.conv) {
       char buf[65536];
       ssize_t r;
-      while ((r = ::read(p.stdout_r.get(), buf, sizeof buf)) > 0) p.conv_buffer.append(buf, static_cast<size_t>(r));
+      while ((r = ::read(p.stdout_r.get(), buf, sizeof buf)) > 0)
+        p.conv_buffer.append(buf, static_cast<size_t>(r));
       if (!p.conv_buffer.empty())
         p.conv->on_output(&p.conv_buffer, p.polled_cpu_us, sys::monotonic_us());
     } else if (p.stdout_r.valid()) {
@@ -777,11 +808,13 @@ std::vector<ExecOutcome> ExecSession::collect() {
     if (tier_ == Tier::kWeak) {
       status = p.wait_status;
       have_status = true;
-      cpu_us = (p.ru.ru_utime.tv_sec + p.ru.ru_stime.tv_sec) * 1000000ll + p.ru.ru_utime.tv_usec + p.ru.ru_stime.tv_usec;
+      cpu_us = (p.ru.ru_utime.tv_sec + p.ru.ru_stime.tv_sec) * 1000000ll + p.ru.ru_utime.tv_usec +
+               p.ru.ru_stime.tv_usec;
       maxrss_kb = p.ru.ru_maxrss;
     } else {
       InitReport r{};
-      if (::read(p.status_r.get(), &r, sizeof r) == static_cast<ssize_t>(sizeof r) && r.magic == kInitMagic) {
+      if (::read(p.status_r.get(), &r, sizeof r) == static_cast<ssize_t>(sizeof r) &&
+          r.magic == kInitMagic) {
         if (r.reaped) {
           status = r.status;
           have_status = true;

@@ -42,14 +42,15 @@ struct ExecSpec {
   Cell* cell = nullptr;
   std::vector<std::string> argv;  // argv[0] is an absolute path inside the cell
   std::vector<std::string> env;
-  Limits limits;                  // effective limits (language multipliers applied)
-  std::string_view stdin_data;    // delivered through a sealed memfd ...
-  int stdin_fd = -1;              // ... unless a descriptor is given (interactive pipes); then
-  int stdout_fd = -1;             // run() closes both once the processes started. -1 stdout:
-                                  // captured up to limits.stdout_bytes
+  Limits limits;                // effective limits (language multipliers applied)
+  std::string_view stdin_data;  // delivered through a sealed memfd ...
+  int stdin_fd = -1;            // ... unless a descriptor is given (interactive pipes); then
+  int stdout_fd = -1;           // run() closes both once the processes started. -1 stdout:
+                                // captured up to limits.stdout_bytes
   bool rlimit_data_not_as = false;
   int64_t rlimit_headroom_bytes = 0;
-  int cpu = -1;                   // pin to this CPU, -1: no pinning
+  int cpu = -1;                 // pin to this CPU, -1: no pinning
+  int64_t cpu_kill_ms = 0;      // stop the run past this much CPU; 0: limits.cpu_time_ms
   Conversation* conversation = nullptr;
 };
 
@@ -77,7 +78,7 @@ class Executor {
     // Runs `conv` until conv->finished() (true) or until the process ended (false; then
     // finish() gives the facts).
     bool converse(Conversation* conv);
-    ExecOutcome finish();  // kills what is left and collects the outcome
+    ExecOutcome finish();       // kills what is left and collects the outcome
     std::string take_stderr();  // what it wrote to stderr since the last call
 
    private:

@@ -32,12 +32,12 @@ constexpr uint64_t kExecute = 1ull << 0, kWriteFile = 1ull << 1, kReadFile = 1ul
                    kMakeSock = 1ull << 9, kMakeFifo = 1ull << 10, kMakeBlock = 1ull << 11,
                    kMakeSym = 1ull << 12, kRefer = 1ull << 13 /* ABI 2 */,
                    kTruncate = 1ull << 14 /* ABI 3 */, kIoctlDev = 1ull << 15 /* ABI 5 */;
-constexpr uint64_t kNetBindTcp = 1ull << 0, kNetConnectTcp = 1ull << 1;  // ABI 4
+constexpr uint64_t kNetBindTcp = 1ull << 0, kNetConnectTcp = 1ull << 1;       // ABI 4
 constexpr uint64_t kScopeAbstractUnix = 1ull << 0, kScopeSignal = 1ull << 1;  // ABI 6
 
 uint64_t fs_rights(int abi) {
-  uint64_t r = kExecute | kWriteFile | kReadFile | kReadDir | kRemoveDir | kRemoveFile |
-               kMakeChar | kMakeDir | kMakeReg | kMakeSock | kMakeFifo | kMakeBlock | kMakeSym;
+  uint64_t r = kExecute | kWriteFile | kReadFile | kReadDir | kRemoveDir | kRemoveFile | kMakeChar |
+               kMakeDir | kMakeReg | kMakeSock | kMakeFifo | kMakeBlock | kMakeSym;
   if (abi >= 2) r |= kRefer;
   if (abi >= 3) r |= kTruncate;
   if (abi >= 5) r |= kIoctlDev;
@@ -67,8 +67,8 @@ Result<int> landlock_ruleset(const LandlockRules& rules) {
   sys::Fd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0)));
   if (!ruleset.valid()) return Unavailable(sys::errno_message("landlock_create_ruleset"));
   uint64_t all = fs_rights(abi);
-  uint64_t file_rights = kExecute | kWriteFile | kReadFile | (abi >= 3 ? kTruncate : 0) |
-                         (abi >= 5 ? kIoctlDev : 0);
+  uint64_t file_rights =
+      kExecute | kWriteFile | kReadFile | (abi >= 3 ? kTruncate : 0) | (abi >= 5 ? kIoctlDev : 0);
   auto add = [&](const std::string& path, uint64_t rights, bool is_file) -> Status {
     sys::Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC | (is_file ? 0 : O_DIRECTORY)));
     if (!fd.valid()) return Status::Ok();  // absent on this system: nothing to allow
@@ -84,7 +84,8 @@ Result<int> landlock_ruleset(const LandlockRules& rules) {
   for (const auto& p : rules.read_write)
     if (auto s = add(p, all, false); !s.ok()) return s;
   for (const auto& p : rules.read_write_files)
-    if (auto s = add(p, kReadFile | kWriteFile | (abi >= 3 ? kTruncate : 0), true); !s.ok()) return s;
+    if (auto s = add(p, kReadFile | kWriteFile | (abi >= 3 ? kTruncate : 0), true); !s.ok())
+      return s;
   return ruleset.release();
 }
 

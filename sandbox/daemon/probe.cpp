@@ -51,7 +51,8 @@ int namespaces_child(bool user) {
         !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
       return 2;
   }
-  if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0) return 3;
+  if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID) != 0)
+    return 3;
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 4;
   if (::mount("v4eval-probe", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") != 0) return 5;
   pid_t pid = ::fork();  // PID 1 of the new namespace
@@ -63,7 +64,8 @@ int namespaces_child(bool user) {
 }
 
 int seccomp_child(const std::vector<sock_filter>& filter) {
-  sock_fprog prog{static_cast<unsigned short>(filter.size()), const_cast<sock_filter*>(filter.data())};
+  sock_fprog prog{static_cast<unsigned short>(filter.size()),
+                  const_cast<sock_filter*>(filter.data())};
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 1;
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return 2;
   // unshare is denied with EPERM by our filter, whatever our privileges.
@@ -103,7 +105,8 @@ ProbeResult probe_tier(TierChoice choice, const std::vector<std::string>& deny,
       std::vector<std::string> cg_notes;
       r.cgroups = detect_cgroups(&cg_notes);
       if (r.cgroups.mode == CgroupLayout::Mode::kNone) {
-        why.push_back("full: no writable cgroup (" + (cg_notes.empty() ? std::string("?") : cg_notes.front()) + ")");
+        why.push_back("full: no writable cgroup (" +
+                      (cg_notes.empty() ? std::string("?") : cg_notes.front()) + ")");
       } else {
         full_ok = true;
         notes.insert(notes.end(), cg_notes.begin(), cg_notes.end());
@@ -111,10 +114,12 @@ ProbeResult probe_tier(TierChoice choice, const std::vector<std::string>& deny,
     }
   }
   if (!full_ok && want_userns) {
-    if (denied(deny, "userns")) why.push_back("userns: disabled by the operator");
+    if (denied(deny, "userns"))
+      why.push_back("userns: disabled by the operator");
     else if (!in_child([] { return namespaces_child(true); }))
       why.push_back("userns: unprivileged user namespaces are not allowed here");
-    else userns_ok = true;
+    else
+      userns_ok = true;
   }
 
   if (full_ok) {
@@ -139,13 +144,15 @@ ProbeResult probe_tier(TierChoice choice, const std::vector<std::string>& deny,
     t.cpu_time = "rusage";
     t.landlock = landlock > 0;
     t.cell_uid = ::geteuid() == 0;
-    if (!t.landlock) notes.push_back("landlock unavailable: programs can read what our uid can read");
+    if (!t.landlock)
+      notes.push_back("landlock unavailable: programs can read what our uid can read");
     notes.push_back("weak tier chosen explicitly: no namespaces, no cgroups");
   } else {
     std::string msg = "sandbox: no isolation tier available (";
     for (size_t i = 0; i < why.size(); ++i) msg += (i ? "; " : "") + why[i];
-    msg += "). Untrusted code is not run without isolation; choose the weak tier explicitly "
-           "(--sandbox weak: rlimits, seccomp and Landlock only) to run anyway.";
+    msg +=
+        "). Untrusted code is not run without isolation; choose the weak tier explicitly "
+        "(--sandbox weak: rlimits, seccomp and Landlock only) to run anyway.";
     r.error = msg;
     return r;
   }

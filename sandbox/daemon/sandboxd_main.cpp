@@ -122,7 +122,8 @@ void Launcher::collect_stale_dirs() {
     std::string name = e->d_name;
     if (name.rfind("v4eval-sandboxd-", 0) != 0) continue;
     int64_t pid = sys::parse_i64(name.substr(16));
-    if (pid <= 0 || pid == self_ || sys::process_alive(static_cast<pid_t>(pid), "v4eval-sandbox")) continue;
+    if (pid <= 0 || pid == self_ || sys::process_alive(static_cast<pid_t>(pid), "v4eval-sandbox"))
+      continue;
     stale.push_back(opt_.runtime_dir + "/" + name);
   }
   ::closedir(d);
@@ -145,7 +146,7 @@ Status Launcher::prepare(const ProbeResult& probe) {
   if (worker_uid_ != ::geteuid()) {
     // The workers run under another uid: every directory above the runtime one must let
     // them through.
-    for (size_t p = opt_.runtime_dir.find('/', 1); ; p = opt_.runtime_dir.find('/', p + 1)) {
+    for (size_t p = opt_.runtime_dir.find('/', 1);; p = opt_.runtime_dir.find('/', p + 1)) {
       std::string dir = opt_.runtime_dir.substr(0, p);
       struct stat st;
       if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH))
@@ -175,7 +176,8 @@ Status Launcher::prepare(const ProbeResult& probe) {
     collect_stale_cgroups(probe.cgroups);
     for (int k = 0; k < opt_.slots; ++k)
       for (int c = 0; c < kCells; ++c) {
-        CellCgroup cg(probe.cgroups, base_.cgroup_prefix + "/s" + std::to_string(k) + "c" + std::to_string(c));
+        CellCgroup cg(probe.cgroups,
+                      base_.cgroup_prefix + "/s" + std::to_string(k) + "c" + std::to_string(c));
         Status s = cg.create_dirs();
         cgroups_.push_back(std::move(cg));
         if (!s.ok()) return s;
@@ -198,7 +200,8 @@ void Launcher::start_pch_build() {
     if (a != "{src}" && a != "{bin}" && a != "-o") argv.push_back(a);
   std::string key_text;
   for (const auto& a : argv) key_text += a + '\0';
-  key_text += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec);
+  key_text += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+              std::to_string(st.st_mtim.tv_sec);
   std::string dir = opt_.cache_dir + "/sandbox/pch-" + sha256_hex(key_text).substr(0, 16);
   base_.pch_host_path = dir;
   pch_final_ = dir + "/bits/stdc++.h.gch";
@@ -224,8 +227,9 @@ void Launcher::start_pch_build() {
     ::closedir(d);
   }
   std::string wrapper = dir + "/stdc++.h";
-  if (!sys::write_all(sys::Fd(::open(wrapper.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)).get(),
-                      "#include <bits/stdc++.h>\n")) {
+  if (!sys::write_all(
+          sys::Fd(::open(wrapper.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)).get(),
+          "#include <bits/stdc++.h>\n")) {
     pch_lock_.reset();
     return;
   }
@@ -328,12 +332,14 @@ Status Launcher::spawn_worker(int slot, sys::Fd* harness_end) {
     } else if (base_.tier == Tier::kUserns) {
       if (::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0) ::_exit(11);
       char b = 1;
-      if (::write(p_write.get(), &b, 1) != 1 || ::read(c_read.get(), &b, 1) != 1 || b != 1) ::_exit(12);
+      if (::write(p_write.get(), &b, 1) != 1 || ::read(c_read.get(), &b, 1) != 1 || b != 1)
+        ::_exit(12);
       if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) ::_exit(13);
     } else {
       ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     }
-    if (base_.tier != Tier::kWeak && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    if (base_.tier != Tier::kWeak &&
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
       ::_exit(14);
     ::_exit(worker_main(cfg, theirs.get()));
   }
@@ -396,7 +402,8 @@ void Launcher::shutdown() {
   // in the workers' mount namespaces).
   for (auto& cg : cgroups_) cg.remove_dirs();
   if (!cgroups_.empty()) {
-    for (const auto* base : {&base_.cgroups.memory_base, &base_.cgroups.pids_base, &base_.cgroups.cpu_base})
+    for (const auto* base :
+         {&base_.cgroups.memory_base, &base_.cgroups.pids_base, &base_.cgroups.cpu_base})
       ::rmdir((*base + "/" + base_.cgroup_prefix).c_str());
   }
   if (!rt_.empty()) (void)sys::remove_tree(rt_);
@@ -488,12 +495,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--control-fd") o.control_fd = std::atoi(value().c_str());
-    else if (a == "--slots") o.slots = std::max(1, std::atoi(value().c_str()));
-    else if (a == "--runtime-dir") o.runtime_dir = value();
-    else if (a == "--cache-dir") o.cache_dir = value();
-    else if (a == "--pin") o.pin = true;
-    else if (a == "--no-zygote") o.zygote = false;
+    if (a == "--control-fd")
+      o.control_fd = std::atoi(value().c_str());
+    else if (a == "--slots")
+      o.slots = std::max(1, std::atoi(value().c_str()));
+    else if (a == "--runtime-dir")
+      o.runtime_dir = value();
+    else if (a == "--cache-dir")
+      o.cache_dir = value();
+    else if (a == "--pin")
+      o.pin = true;
+    else if (a == "--no-zygote")
+      o.zygote = false;
     else if (a == "--tier") {
       auto t = parse_tier_choice(value());
       if (!t.ok()) {
@@ -506,7 +519,8 @@ int main(int argc, char** argv) {
       size_t start = 0;
       while (start <= list.size()) {
         size_t c = list.find(',', start);
-        std::string item = list.substr(start, c == std::string::npos ? std::string::npos : c - start);
+        std::string item =
+            list.substr(start, c == std::string::npos ? std::string::npos : c - start);
         if (!item.empty()) o.deny.push_back(item);
         if (c == std::string::npos) break;
         start = c + 1;

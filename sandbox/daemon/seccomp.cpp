@@ -60,7 +60,8 @@ class Program {
   uint8_t target(const std::string& label, size_t at) const {
     if (label.empty()) return 0;  // fall through
     size_t to = labels_.at(label);
-    if (to <= at || to - at - 1 > 255) throw std::logic_error("seccomp: jump out of range: " + label);
+    if (to <= at || to - at - 1 > 255)
+      throw std::logic_error("seccomp: jump out of range: " + label);
     return static_cast<uint8_t>(to - at - 1);
   }
   std::vector<Insn> code_;
@@ -75,7 +76,10 @@ constexpr uint32_t kArg1 = offsetof(seccomp_data, args[1]);
 std::vector<sock_filter> build_seccomp_filter() {
   const int denied[] = {
       // tracing and other processes' memory
-      __NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev, __NR_kcmp,
+      __NR_ptrace,
+      __NR_process_vm_readv,
+      __NR_process_vm_writev,
+      __NR_kcmp,
 #ifdef __NR_pidfd_getfd
       __NR_pidfd_getfd,
 #endif
@@ -83,17 +87,28 @@ std::vector<sock_filter> build_seccomp_filter() {
       __NR_process_madvise,
 #endif
       // kernel control
-      __NR_perf_event_open, __NR_bpf, __NR_userfaultfd, __NR_kexec_load,
+      __NR_perf_event_open,
+      __NR_bpf,
+      __NR_userfaultfd,
+      __NR_kexec_load,
 #ifdef __NR_kexec_file_load
       __NR_kexec_file_load,
 #endif
-      __NR_init_module, __NR_finit_module, __NR_delete_module, __NR_reboot, __NR_swapon,
-      __NR_swapoff, __NR_acct, __NR_syslog, __NR_quotactl,
+      __NR_init_module,
+      __NR_finit_module,
+      __NR_delete_module,
+      __NR_reboot,
+      __NR_swapon,
+      __NR_swapoff,
+      __NR_acct,
+      __NR_syslog,
+      __NR_quotactl,
 #ifdef __NR_quotactl_fd
       __NR_quotactl_fd,
 #endif
 #ifdef __NR_iopl
-      __NR_iopl, __NR_ioperm,
+      __NR_iopl,
+      __NR_ioperm,
 #endif
 #ifdef __NR_uselib
       __NR_uselib,
@@ -101,21 +116,43 @@ std::vector<sock_filter> build_seccomp_filter() {
 #ifdef __NR__sysctl
       __NR__sysctl,
 #endif
-      __NR_lookup_dcookie, __NR_open_by_handle_at, __NR_name_to_handle_at, __NR_fanotify_init,
-      __NR_vhangup, __NR_settimeofday, __NR_clock_settime, __NR_clock_adjtime, __NR_adjtimex,
-      __NR_sethostname, __NR_setdomainname,
+      __NR_lookup_dcookie,
+      __NR_open_by_handle_at,
+      __NR_name_to_handle_at,
+      __NR_fanotify_init,
+      __NR_vhangup,
+      __NR_settimeofday,
+      __NR_clock_settime,
+      __NR_clock_adjtime,
+      __NR_adjtimex,
+      __NR_sethostname,
+      __NR_setdomainname,
       // namespaces and mounts
-      __NR_unshare, __NR_setns, __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot,
+      __NR_unshare,
+      __NR_setns,
+      __NR_mount,
+      __NR_umount2,
+      __NR_pivot_root,
+      __NR_chroot,
 #ifdef __NR_move_mount
-      __NR_move_mount, __NR_open_tree, __NR_fsopen, __NR_fsconfig, __NR_fsmount, __NR_fspick,
+      __NR_move_mount,
+      __NR_open_tree,
+      __NR_fsopen,
+      __NR_fsconfig,
+      __NR_fsmount,
+      __NR_fspick,
 #endif
 #ifdef __NR_mount_setattr
       __NR_mount_setattr,
 #endif
       // side channels between sandboxes (isolate's list)
-      __NR_keyctl, __NR_add_key, __NR_request_key,
+      __NR_keyctl,
+      __NR_add_key,
+      __NR_request_key,
 #ifdef __NR_io_uring_setup
-      __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
+      __NR_io_uring_setup,
+      __NR_io_uring_enter,
+      __NR_io_uring_register,
 #endif
   };
   // CLONE_NEWTIME shares its bit with the exit signal in clone(): not part of the mask.

@@ -139,7 +139,8 @@ bool remove_entries(int dirfd, dev_t dev, int depth) {
 
 Status remove_tree(const std::string& path) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? Status::Ok() : Internal(errno_message("lstat " + path));
+  if (::lstat(path.c_str(), &st) != 0)
+    return errno == ENOENT ? Status::Ok() : Internal(errno_message("lstat " + path));
   if (!S_ISDIR(st.st_mode)) {
     if (::unlink(path.c_str()) != 0) return Internal(errno_message("unlink " + path));
     return Status::Ok();

@@ -83,7 +83,7 @@ class Fd {
   int fd_ = -1;
 };
 
-std::string errno_text(int err);                 // "ENOENT (No such file or directory)"
+std::string errno_text(int err);                   // "ENOENT (No such file or directory)"
 std::string errno_message(std::string_view what);  // "<what>: <errno_text(errno)>"
 
 Status write_file(const std::string& path, std::string_view data);  // O_WRONLY|O_TRUNC, no create

@@ -1,8 +1,9 @@
 #include "sandbox/daemon/worker.h"
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,8 +55,8 @@ std::vector<std::string> substitute_all(const std::vector<std::string>& argv,
 std::string clip(const std::string& s, size_t cap) {
   if (s.size() <= cap) return s;
   size_t half = cap / 2;
-  return s.substr(0, half) + "\n[... " + std::to_string(s.size() - 2 * half) + " bytes dropped ...]\n" +
-         s.substr(s.size() - half);
+  return s.substr(0, half) + "\n[... " + std::to_string(s.size() - 2 * half) +
+         " bytes dropped ...]\n" + s.substr(s.size() - half);
 }
 
 std::string first_line(const std::string& s, size_t cap = 1024) {
@@ -72,7 +73,9 @@ struct Built {
   const LanguageProfile* language = nullptr;
 };
 
-std::string frame(std::string_view body) { return std::to_string(body.size()) + "\n" + std::string(body); }
+std::string frame(std::string_view body) {
+  return std::to_string(body.size()) + "\n" + std::string(body);
+}
 
 // The LiveCodeBench driver's dialogue (drivers/lcb_driver.py): one test at a time, each judged
 // here before the next is sent; per-test CPU time is the cgroup's delta between results.
@@ -82,7 +85,9 @@ std::string frame(std::string_view body) { return std::to_string(body.size()) + 
 class LcbConversation : public Conversation {
  public:
   LcbConversation(const JudgeRequest& req, const Limits& per_test, bool zygote)
-      : req_(req), limits_(per_test), zygote_(zygote),
+      : req_(req),
+        limits_(per_test),
+        zygote_(zygote),
         compare_(req.run_mode == RunMode::kLcbCall ? CompareMode{CompareMode::kLcbCall, 0}
                                                    : CompareMode{CompareMode::kLcb, 0}) {}
 
@@ -98,7 +103,7 @@ class LcbConversation : public Conversation {
     }
     a.write = frame(header.dump(-1, ' ', false, Json::error_handler_t::replace));
     load_start_us_ = sys::monotonic_us();
-    if (req_.tests.empty()) end(&a);
+    if (req_.tests.empty() && !zygote_) end(&a);  // a zygote's child is told after "ready"
     return a;
   }
 
@@ -125,6 +130,7 @@ class LcbConversation : public Conversation {
         t.detail = "Error during testing: " + msg["compile_error"].get<std::string>();
         results_.push_back(std::move(t));
         done_ = true;
+        child_gone_ = true;  // the driver returned: it reads nothing more
         end(&a);
         continue;
       }
@@ -155,14 +161,16 @@ class LcbConversation : public Conversation {
       if (over_cpu || over_wall) {
         TestReport t;
         t.verdict = Verdict::kTimeLimit;
-        t.cpu_ms = cpu_us >= 0 && test_cpu_start_us_ >= 0 ? (cpu_us - test_cpu_start_us_) / 1000 : 0;
+        t.cpu_ms =
+            cpu_us >= 0 && test_cpu_start_us_ >= 0 ? (cpu_us - test_cpu_start_us_) / 1000 : 0;
         t.wall_ms = (now_us - test_wall_start_us_) / 1000;
         t.detail = over_cpu ? "cpu" : (t.cpu_ms * 10 < limits_.cpu_time_ms ? "idle" : "wall");
         results_.push_back(std::move(t));
         done_ = true;
         a.stop = true;
       }
-    } else if (!done_ && !loaded_ && now_us - load_start_us_ > limits_.effective_wall_ms() * 1000 + 10000000) {
+    } else if (!done_ && !loaded_ &&
+               now_us - load_start_us_ > limits_.effective_wall_ms() * 1000 + 10000000) {
       // Loading the program (module-level code) never finished: the reference's compile
       // alarm, as a time limit on the first test.
       TestReport t;
@@ -185,7 +193,8 @@ class LcbConversation : public Conversation {
     if (!done_ && results_.size() < req_.tests.size()) {
       Classification cls = classify_run(out.facts, run_limits);
       TestReport t;
-      if (cls.verdict == Verdict::kAccepted || (out.facts.end == RunFacts::End::kKilled && !out.facts.oom_killed)) {
+      if (cls.verdict == Verdict::kAccepted ||
+          (out.facts.end == RunFacts::End::kKilled && !out.facts.oom_killed)) {
         t.verdict = Verdict::kRuntimeError;
         t.detail = in_test_ ? "the program ended the interpreter during the test"
                             : "the driver ended before the tests";
@@ -201,7 +210,8 @@ class LcbConversation : public Conversation {
   }
 
   // The zygote's child ended and the zygote reported it (the zygote lives on).
-  std::vector<TestReport> finish_generation(const CellCgroup::Usage& usage, const std::string& stderr_text) {
+  std::vector<TestReport> finish_generation(const CellCgroup::Usage& usage,
+                                            const std::string& stderr_text) {
     if (!done_ && results_.size() < req_.tests.size()) {
       TestReport t;
       if (usage.oom_killed) {
@@ -215,7 +225,8 @@ class LcbConversation : public Conversation {
       } else {
         t.verdict = Verdict::kRuntimeError;
         t.exit_code = WEXITSTATUS(child_status_);
-        t.detail = "the program ended the interpreter (exit code " + std::to_string(*t.exit_code) + ")";
+        t.detail =
+            "the program ended the interpreter (exit code " + std::to_string(*t.exit_code) + ")";
       }
       results_.push_back(std::move(t));
     }
@@ -239,8 +250,10 @@ class LcbConversation : public Conversation {
     ended_ = true;
     in_test_ = false;
     end_us_ = sys::monotonic_us();
-    if (zygote_) a->write += "-1\n";
-    else a->close_input = true;
+    if (!zygote_)
+      a->close_input = true;
+    else if (!child_gone_)
+      a->write += "-1\n";
   }
 
   bool next_test(Action* a, int64_t cpu_us, int64_t now_us) {
@@ -297,7 +310,7 @@ class LcbConversation : public Conversation {
   CompareMode compare_;
   std::vector<TestReport> results_;
   bool started_ = false, loaded_ = false, done_ = false, in_test_ = false, ended_ = false;
-  bool generation_done_ = false;
+  bool generation_done_ = false, child_gone_ = false;
   int child_status_ = 0;
   int64_t test_cpu_start_us_ = -1, test_wall_start_us_ = 0, load_start_us_ = 0, end_us_ = 0;
 };
@@ -334,7 +347,8 @@ class Worker {
 
   Status setup() {
     for (int c = 0; c < kCells; ++c) {
-      std::string name = cfg_.cgroup_prefix + "/s" + std::to_string(cfg_.slot) + "c" + std::to_string(c);
+      std::string name =
+          cfg_.cgroup_prefix + "/s" + std::to_string(cfg_.slot) + "c" + std::to_string(c);
       CellCgroup cg = cfg_.tier == Tier::kFull ? CellCgroup(cfg_.cgroups, name) : CellCgroup();
       cells_[c] = std::make_unique<Cell>(cfg_.tier, cfg_.slot_dir + "/cell" + std::to_string(c),
                                          cfg_.cell_uid[c], cfg_.cell_gid[c], std::move(cg));
@@ -356,7 +370,7 @@ class Worker {
   std::vector<std::string> env_for(const Cell& cell, const LanguageProfile* lang) const {
     std::string home = cell.box();
     std::vector<std::string> env = {"PATH=/usr/bin:/bin", "HOME=" + home, "TMPDIR=" + home,
-                                    "LANG=C.UTF-8", "TZ=UTC", "OMP_NUM_THREADS=1"};
+                                    "LANG=C.UTF-8",       "TZ=UTC",       "OMP_NUM_THREADS=1"};
     if (lang) env.insert(env.end(), lang->env.begin(), lang->env.end());
     return env;
   }
@@ -397,6 +411,8 @@ class Worker {
   // The same through the zygote of cell 2 (full tier); false: not possible now, run fresh.
   bool run_lcb_zygote(const JudgeRequest& req, JudgeReport* rep);
   bool start_zygote();
+  // Keeps this launcher's compiled programs under a size cap (oldest first out).
+  void trim_binary_cache();
   // Runs the checker in cell 1; fills verdict and checker_message of `t`.
   void run_checker(const TestCase& test, const std::string& output, TestReport* t);
 
@@ -409,6 +425,7 @@ class Worker {
   const LanguageProfile* checker_lang_ = nullptr;
   const LanguageProfile* interactor_lang_ = nullptr;
   ExecSpec zygote_spec_;  // lives as long as the zygote (its process refers to it)
+  int64_t stores_ = 0;
   std::unique_ptr<Executor::Persistent> zygote_;
 };
 
@@ -443,7 +460,8 @@ Built Worker::build(const Program& p, const JudgeRequest& req, const std::string
   key.update(std::string(1, '\0') + compiler_identity_);
   key.update(std::string(1, '\0') + std::to_string(p.source.size()) + ":" + p.source);
   for (const auto& h : p.headers)
-    key.update(std::string(1, '\0') + h.name + ":" + std::to_string(h.content.size()) + ":" + h.content);
+    key.update(std::string(1, '\0') + h.name + ":" + std::to_string(h.content.size()) + ":" +
+               h.content);
   b.key = key.hex_digest();
   std::string cached = cfg_.binary_cache + "/" + b.key;
 
@@ -509,8 +527,11 @@ Built Worker::build(const Program& p, const JudgeRequest& req, const std::string
       }
       std::string tmp = cached + ".tmp" + std::to_string(::getpid());
       sys::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
-      if (fd.valid() && sys::write_all(fd.get(), *bin)) ::rename(tmp.c_str(), (cached + ".bin").c_str());
-      else ::unlink(tmp.c_str());
+      if (fd.valid() && sys::write_all(fd.get(), *bin))
+        ::rename(tmp.c_str(), (cached + ".bin").c_str());
+      else
+        ::unlink(tmp.c_str());
+      trim_binary_cache();
       b.files = {{program_name, std::move(*bin), true}};
       b.report.verdict = Verdict::kAccepted;
       return b;
@@ -532,8 +553,10 @@ Built Worker::build(const Program& p, const JudgeRequest& req, const std::string
         // An ordinary compile failure is a property of the source: cache it.
         std::string tmp = cached + ".tmp" + std::to_string(::getpid());
         sys::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (fd.valid() && sys::write_all(fd.get(), b.report.log)) ::rename(tmp.c_str(), (cached + ".ce").c_str());
-        else ::unlink(tmp.c_str());
+        if (fd.valid() && sys::write_all(fd.get(), b.report.log))
+          ::rename(tmp.c_str(), (cached + ".ce").c_str());
+        else
+          ::unlink(tmp.c_str());
       }
     }
     return b;
@@ -561,7 +584,8 @@ void Worker::run_checker(const TestCase& test, const std::string& output, TestRe
   lim.max_processes = 8;
   lim.stdout_bytes = 64 << 10;
   lim.stderr_bytes = 64 << 10;
-  lim.scratch_bytes = static_cast<int64_t>(test.input.size() + output.size() + test.answer.size()) + (64ll << 20);
+  lim.scratch_bytes =
+      static_cast<int64_t>(test.input.size() + output.size() + test.answer.size()) + (64ll << 20);
   lim.file_size_bytes = lim.scratch_bytes;
   Status s = cell.reset_box(lim.scratch_bytes);
   if (s.ok()) s = cell.write_box_file("input.txt", test.input);
@@ -574,8 +598,9 @@ void Worker::run_checker(const TestCase& test, const std::string& output, TestRe
   }
   ExecSpec spec;
   spec.cell = &cell;
-  spec.argv = substitute_all(checker_lang_->run, {{"program", cell.prog() + "/checker" +
-                                                                 (checker_lang_->compile.empty() ? ".py" : "")}});
+  spec.argv = substitute_all(
+      checker_lang_->run,
+      {{"program", cell.prog() + "/checker" + (checker_lang_->compile.empty() ? ".py" : "")}});
   for (const char* f : {"input.txt", "output.txt", "answer.txt"}) spec.argv.push_back(f);
   spec.env = env_for(cell, checker_lang_);
   spec.limits = lim;
@@ -601,11 +626,15 @@ TestReport Worker::run_plain(const JudgeRequest& req, const TestCase& test) {
   }
   ExecSpec spec;
   spec.cell = &cell;
-  spec.argv = substitute_all(solution_lang_->run, {{"program", cell.prog() + "/" + solution_lang_->program_name}});
+  spec.argv = substitute_all(solution_lang_->run,
+                             {{"program", cell.prog() + "/" + solution_lang_->program_name}});
   spec.env = env_for(cell, solution_lang_);
   spec.limits = lim;
   spec.stdin_data = test.input;
   spec.cpu = cfg_.cpu;
+  // A little past the limit before stopping: a run that ends there by itself is measured
+  // again (see judge()); the report says "1.04 s, TLE" rather than "killed at 1 s".
+  spec.cpu_kill_ms = lim.cpu_time_ms * 6 / 5 + 20;
   spec.rlimit_data_not_as = solution_lang_->rlimit_data_not_as;
   spec.rlimit_headroom_bytes = solution_lang_->rlimit_memory_headroom_bytes;
   ExecOutcome out = std::move(exec_.run({&spec}, false)[0]);
@@ -654,7 +683,8 @@ TestReport Worker::run_interactive(const JudgeRequest& req, const TestCase& test
   }
   ExecSpec sol;
   sol.cell = &sol_cell;
-  sol.argv = substitute_all(solution_lang_->run, {{"program", sol_cell.prog() + "/" + solution_lang_->program_name}});
+  sol.argv = substitute_all(solution_lang_->run,
+                            {{"program", sol_cell.prog() + "/" + solution_lang_->program_name}});
   sol.env = env_for(sol_cell, solution_lang_);
   sol.limits = lim;
   sol.stdin_fd = to_solution[0];
@@ -664,8 +694,9 @@ TestReport Worker::run_interactive(const JudgeRequest& req, const TestCase& test
   sol.rlimit_headroom_bytes = solution_lang_->rlimit_memory_headroom_bytes;
   ExecSpec inter;
   inter.cell = &int_cell;
-  inter.argv = substitute_all(interactor_lang_->run, {{"program", int_cell.prog() + "/interactor" +
-                                                                    (interactor_lang_->compile.empty() ? ".py" : "")}});
+  inter.argv = substitute_all(interactor_lang_->run,
+                              {{"program", int_cell.prog() + "/interactor" +
+                                               (interactor_lang_->compile.empty() ? ".py" : "")}});
   for (const char* f : {"input.txt", "tout.txt", "answer.txt"}) inter.argv.push_back(f);
   inter.env = env_for(int_cell, interactor_lang_);
   inter.limits = ilim;
@@ -691,6 +722,32 @@ TestReport Worker::run_interactive(const JudgeRequest& req, const TestCase& test
   }
   run_checker(test, *tout, &t);
   return t;
+}
+
+void Worker::trim_binary_cache() {
+  constexpr int64_t kCapBytes = 1ll << 30;
+  if (++stores_ % 32 != 0) return;
+  DIR* d = ::opendir(cfg_.binary_cache.c_str());
+  if (!d) return;
+  std::vector<std::pair<int64_t, std::string>> files;  // mtime, name
+  int64_t total = 0;
+  while (dirent* e = ::readdir(d)) {
+    struct stat st;
+    if (e->d_name[0] == '.' || ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    total += st.st_size;
+    files.emplace_back(st.st_mtim.tv_sec, e->d_name);
+  }
+  std::sort(files.begin(), files.end());
+  if (total <= kCapBytes) files.clear();
+  for (const auto& [mtime, name] : files) {
+    if (total <= kCapBytes / 2) break;
+    struct stat st;
+    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        ::unlinkat(::dirfd(d), name.c_str(), 0) == 0)
+      total -= st.st_size;
+    (void)mtime;
+  }
+  ::closedir(d);
 }
 
 bool Worker::start_zygote() {
@@ -728,7 +785,8 @@ bool Worker::run_lcb_zygote(const JudgeRequest& req, JudgeReport* rep) {
   Cell& cell = *cells_[2];
   Limits per_test = effective(req.limits, *solution_lang_);
   Status s = cell.reset_box(per_test.scratch_bytes);
-  if (s.ok()) s = cell.cgroup().set_limits(per_test.memory_bytes + kZygoteMemory, per_test.max_processes + 2);
+  if (s.ok())
+    s = cell.cgroup().set_limits(per_test.memory_bytes + kZygoteMemory, per_test.max_processes + 2);
   if (s.ok()) s = cell.cgroup().before_run();
   if (!s.ok()) {
     zygote_.reset();
@@ -814,7 +872,8 @@ JudgeReport Worker::judge(const JudgeRequest& req) {
   rep.compile = sol.report;
   if (sol.report.verdict != Verdict::kAccepted) {
     rep.verdict = sol.report.verdict;
-    rep.detail = sol.report.verdict == Verdict::kCompileError ? "compilation failed" : sol.report.log;
+    rep.detail =
+        sol.report.verdict == Verdict::kCompileError ? "compilation failed" : sol.report.log;
     skip_all();
     return rep;
   }
@@ -826,8 +885,9 @@ JudgeReport Worker::judge(const JudgeRequest& req) {
       skip_all();
       return rep;
     }
-    std::vector<ProgramFile> files = {{"main.py", req.solution.source, false},
-                                      {"lcb_driver.py", std::string(embedded::lcb_driver()), false}};
+    std::vector<ProgramFile> files = {
+        {"main.py", req.solution.source, false},
+        {"lcb_driver.py", std::string(embedded::lcb_driver()), false}};
     if (auto s = cells_[0]->install(sol.key + "/lcb", files); !s.ok()) {
       rep.verdict = Verdict::kInternalError;
       rep.detail = "install: " + s.message();
@@ -855,8 +915,9 @@ JudgeReport Worker::judge(const JudgeRequest& req) {
     *report = b.report;
     if (b.report.verdict != Verdict::kAccepted) {
       rep.verdict = Verdict::kInternalError;
-      rep.detail = std::string(name) + (b.report.verdict == Verdict::kCompileError
-                                            ? " does not compile" : ": " + b.report.log);
+      rep.detail =
+          std::string(name) +
+          (b.report.verdict == Verdict::kCompileError ? " does not compile" : ": " + b.report.log);
       skip_all();
       return rep;
     }
@@ -882,11 +943,22 @@ JudgeReport Worker::judge(const JudgeRequest& req) {
       rep.tests.push_back(std::move(t));
       continue;
     }
+    int attempts = 0;
     for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
       t = req.interactor ? run_interactive(req, test) : run_plain(req, test);
-      t.attempts = attempt;
+      attempts = attempt;
       if (t.verdict != Verdict::kInternalError) break;
     }
+    // A program that finished by itself within 20% over the CPU limit is measured once more
+    // (sandbox.md §4.6: contention on a shared machine inflates CPU time by up to ~30%); the
+    // second measurement stands. One we had to stop is over the limit without doubt.
+    if (t.verdict == Verdict::kTimeLimit && t.detail == "cpu" && t.exit_code.has_value() &&
+        t.cpu_ms <= req.limits.cpu_time_ms * 6 / 5 * solution_lang_->time_multiplier) {
+      TestReport again = req.interactor ? run_interactive(req, test) : run_plain(req, test);
+      ++attempts;
+      if (again.verdict != Verdict::kInternalError) t = std::move(again);
+    }
+    t.attempts = attempts;
     if (t.verdict != Verdict::kAccepted) {
       if (rep.verdict == Verdict::kAccepted) {
         rep.verdict = t.verdict;
@@ -916,7 +988,8 @@ int worker_main(const WorkerConfig& config, int sock) {
       rep.detail = "sandbox: malformed request";
     } else if (!setup.ok()) {
       rep.verdict = Verdict::kInternalError;
-      rep.detail = "sandbox slot " + std::to_string(config.slot) + " could not be set up: " + setup.message();
+      rep.detail = "sandbox slot " + std::to_string(config.slot) +
+                   " could not be set up: " + setup.message();
       rep.tests.assign(req.tests.size(), TestReport{});
     } else {
       rep = worker.judge(req);

@@ -21,16 +21,16 @@ constexpr int kCells = 3;
 struct WorkerConfig {
   Tier tier = Tier::kFull;
   int slot = 0;
-  std::string slot_dir;        // <runtime>/slot<k>: cell0/ .. cell2/ inside
-  std::string binary_cache;    // compiled programs of this launcher (shared by slots)
+  std::string slot_dir;      // <runtime>/slot<k>: cell0/ .. cell2/ inside
+  std::string binary_cache;  // compiled programs of this launcher (shared by slots)
   CgroupLayout cgroups;
-  std::string cgroup_prefix;   // "v4eval-<launcher pid>"
+  std::string cgroup_prefix;  // "v4eval-<launcher pid>"
   uid_t cell_uid[kCells] = {};
   gid_t cell_gid[kCells] = {};
-  bool lcb_zygote = true;      // full tier: LCB modes fork generations from a warm interpreter
-  int pch_dir_fd = -1;         // precompiled-header directory (may still be empty)
+  bool lcb_zygote = true;  // full tier: LCB modes fork generations from a warm interpreter
+  int pch_dir_fd = -1;     // precompiled-header directory (may still be empty)
   std::string pch_host_path;
-  int cpu = -1;                // pin programs of this slot to this CPU
+  int cpu = -1;                                       // pin programs of this slot to this CPU
   const std::vector<sock_filter>* seccomp = nullptr;  // null: no seccomp layer
 };
 

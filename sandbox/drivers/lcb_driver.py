@@ -151,8 +151,11 @@ def read_exact(fd, n):
     return b"".join(chunks)
 
 
+END = object()  # the end-of-generation marker: a frame of length -1
+
+
 def read_frame(fd):
-    """One "<length>\n<bytes>" frame; None at EOF or at the end-of-generation marker (-1)."""
+    """One "<length>\n<bytes>" frame; None at EOF, END for the end-of-generation marker."""
     digits = b""
     while True:
         c = os.read(fd, 1)
@@ -162,7 +165,7 @@ def read_frame(fd):
             break
         digits += c
     n = int(digits)
-    return None if n < 0 else read_exact(fd, n)
+    return END if n < 0 else read_exact(fd, n)
 
 
 def make_sender(fd):
@@ -195,7 +198,7 @@ def run_generation(mode, fn_name, program, send, requests):
     send({"ready": True})
     while True:
         data = read_frame(requests)
-        if data is None:
+        if data is None or data is END:
             return
         text = data.decode("utf-8", errors="replace")
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -244,6 +247,8 @@ def zygote(send, requests):
         data = read_frame(requests)
         if data is None:
             return
+        if data is END:  # a generation that ended early (a crash) left its marker unread
+            continue
         header = json.loads(data)
         pid = os.fork()
         if pid == 0:

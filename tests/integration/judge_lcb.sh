@@ -87,18 +87,18 @@ picked = {True: 0, False: 0}
 with open(w + "/real.tsv", "w") as out:
     for g in json.load(open(d + "/lcb_eval_all_qwen25_7b_ins_release_v6.json")):
         r = rows.get(g["question_id"])
-        if not r or not g["code_list"] or picked[g["graded_list"][0]] >= (10 if g["graded_list"][0] else 6):
+        if not r or not g["code_list"] or picked[g["graded_list"][0]] >= (8 if g["graded_list"][0] else 4):
             continue
         tests = json.loads(r["public_test_cases"])
         fn = json.loads(r["metadata"]).get("func_name") or ""
         q = g["question_id"]
         open("%s/%s.py" % (w, q), "w").write(g["code_list"][0])
         json.dump([{"input": t["input"], "output": t["output"]} for t in tests], open("%s/%s.json" % (w, q), "w"))
-        out.write("%s\t%s\t%d\n" % (q, fn if tests[0]["testtype"] == "functional" else "", g["graded_list"][0]))
+        out.write("%s %s %d\n" % (q, fn if tests[0]["testtype"] == "functional" else "-", g["graded_list"][0]))
         picked[g["graded_list"][0]] += 1
 PY
-while IFS=$'\t' read -r q fn official; do
-  mode=(--lcb); [[ -n $fn ]] && mode=(--lcb-function "$fn")
+while read -r q fn official; do
+  mode=(--lcb); [[ $fn != - ]] && mode=(--lcb-function "$fn")
   judge $tier "$WORK/$q.py" "$WORK/$q.json" "${mode[@]}" --time-limit-ms 6000
   warm=$(jget 'j["verdict"]')
   V4EVAL_SANDBOX_NO_ZYGOTE=1 judge $tier "$WORK/$q.py" "$WORK/$q.json" "${mode[@]}" --time-limit-ms 6000

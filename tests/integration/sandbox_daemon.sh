@@ -4,7 +4,7 @@
 # is killed with the sandbox.
 source "$(dirname "$0")/lib.bash"
 source "$V4EVAL_SOURCE_DIR/tests/fixtures/sandbox/lib.bash"
-marker=v4leak-daemon
+marker=$MARK
 t=$(tests_file t.json "$marker" "done")
 for tier in $TIERS; do
   hostile $tier "daemonised grandchild" "$HOSTILE/daemon.cpp" "$t" AC -- --time-limit-ms 1000 --wall-limit-ms 20000

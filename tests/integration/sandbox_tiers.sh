@@ -40,9 +40,9 @@ if [[ $(jget 'j["sandbox"]["landlock"]') == True ]]; then
   hostile weak "network (weak)" "$HOSTILE/network.cpp" "$t" AC
 fi
 t=$(tests_file t3.json "" "x")
-hostile weak "fork bomb (weak)" "$HOSTILE/fork_bomb.cpp" "$t" TLE RE -- --time-limit-ms 500
+hostile weak "fork bomb (weak)" "$HOSTILE/fork_bomb.cpp" "$(tests_file t5.json "$MARK" x)" TLE RE -- --time-limit-ms 500
 hostile weak "memory bomb (weak)" "$HOSTILE/memory_bomb.cpp" "$t" MLE -- --memory-limit-mb 128
-hostile weak "daemon (weak)" "$HOSTILE/daemon.cpp" "$(tests_file t4.json v4leak-weak done)" AC
+hostile weak "daemon (weak)" "$HOSTILE/daemon.cpp" "$(tests_file t4.json "$MARK" done)" AC
 
 # An unprivileged user: auto gives the userns tier.
 if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null && [[ " $TIERS " == *" userns "* ]] &&

@@ -1,9 +1,8 @@
 // The Sandbox service from the harness's side: one launcher, a slot pool, many threads judging
 // at once (as the code suites will), one compile per submission, per-test facts.
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -57,7 +56,8 @@ TEST_CASE("sandbox: many threads share the slot pool", "[sandbox]") {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
       bool cpp = t % 2 == 0;
-      reports[t] = box->judge(sum_request(cpp ? "cpp" : "python", cpp ? kSumCpp : kSumPy, 5, t % 4 == 1));
+      reports[t] =
+          box->judge(sum_request(cpp ? "cpp" : "python", cpp ? kSumCpp : kSumPy, 5, t % 4 == 1));
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < 8; ++t) {

@@ -1,7 +1,6 @@
 // Verdict precedence (sandbox.md §6.2, §7.2, §7.3) and the names in the JSON contract.
 
 #include <catch2/catch.hpp>
-
 #include <csignal>
 
 #include "sandbox/sandbox.h"
@@ -42,10 +41,14 @@ Verdict run_verdict(const RunFacts& f) { return classify_run(f, one_second()).ve
 }  // namespace
 
 TEST_CASE("sandbox: verdict codes", "[sandbox]") {
-  for (auto [v, code] : {std::pair{Verdict::kAccepted, "AC"}, {Verdict::kWrongAnswer, "WA"},
-                         {Verdict::kTimeLimit, "TLE"}, {Verdict::kMemoryLimit, "MLE"},
-                         {Verdict::kOutputLimit, "OLE"}, {Verdict::kRuntimeError, "RE"},
-                         {Verdict::kCompileError, "CE"}, {Verdict::kInternalError, "IE"},
+  for (auto [v, code] : {std::pair{Verdict::kAccepted, "AC"},
+                         {Verdict::kWrongAnswer, "WA"},
+                         {Verdict::kTimeLimit, "TLE"},
+                         {Verdict::kMemoryLimit, "MLE"},
+                         {Verdict::kOutputLimit, "OLE"},
+                         {Verdict::kRuntimeError, "RE"},
+                         {Verdict::kCompileError, "CE"},
+                         {Verdict::kInternalError, "IE"},
                          {Verdict::kSkipped, "SKIPPED"}}) {
     CHECK(verdict_code(v) == code);
     CHECK(parse_verdict_code(code) == v);
