@@ -3,10 +3,9 @@
 // reference implementation in kernels/cpu/. Plain pointers and sizes, row-major, so that a CUDA
 // implementation can keep the signatures. Activations are BF16 stored as uint16_t.
 //
-// Written so far (issue 5, in progress): activation and KV quantisation, the FP8 block-scaled
-// and FP4 group-scaled linears, RMSNorm, the Hadamard transform, RoPE frequencies with YaRN and the rotation, and the
-// mHC Sinkhorn projection. Not yet: BF16/FP32 linears, compressor, indexer, attention, MoE,
-// sampling.
+// Conventions: every pointer is host memory for the CPU reference (kernels/cpu/) and device
+// memory for the CUDA implementation (kernels/cuda/, namespace v4eval::kernels::cuda, same
+// signatures). Shapes are row-major; "rows" are tokens. FP32 scratch is the callee's business.
 
 #include <cstdint>
 
@@ -56,5 +55,104 @@ void rope_rotate(bf16* x, int64_t rows, int64_t row_stride, int64_t dim, int64_t
 // mHC comb (§3.2 step 5): c [hc, hc] logits in, Sinkhorn-projected matrix out (in place):
 // row softmax + eps, column normalise, then (iters − 1) × (row, column) normalisation.
 void sinkhorn(float* c, int64_t hc, int64_t iters, float eps);
+
+// ---- Linears that are not block-quantised (§3.0) --------------------------------------------
+
+// BF16 linear: y [rows, n] BF16 = W [n, k] BF16 · x [rows, k] BF16, FP32 accumulation, one
+// rounding to BF16 (wo_a after scale folding, indexer.weights_proj).
+void bf16_linear(const bf16* x, int64_t rows, int64_t k, const bf16* w, int64_t n, bf16* y);
+
+// FP32 linear with a BF16 weight: y [rows, n] FP32 = fp32(W [n, k]) · fp32(x [rows, k])
+// (router gate, compressor wkv/wgate, final head).
+void f32_linear(const bf16* x, int64_t rows, int64_t k, const bf16* w, int64_t n, float* y);
+
+// ---- mHC (§3.2, §3.11) ----------------------------------------------------------------------
+
+// Steps 1–5 for each row: h [rows, hc, d] BF16 streams; fn [(2 + hc)·hc, hc·d] F32, base
+// [(2 + hc)·hc], scale [3]. m = (fn · flatten(h)) · (mean(f²) + norm_eps)^-½;
+// pre [rows, hc] = sigmoid(scale0·m_pre + base) + hc_eps; post [rows, hc] = 2·sigmoid(...);
+// comb [rows, hc, hc] = Sinkhorn(scale2·m_comb + base, iters, hc_eps), all FP32.
+void mhc_pre(const bf16* h, int64_t rows, int64_t hc, int64_t d, const float* fn,
+             const float* base, const float* scale, int64_t sinkhorn_iters, float hc_eps,
+             float norm_eps, float* pre, float* post, float* comb);
+
+// §3.11 step 1: the final head's weights, pre [rows, hc] = sigmoid(scale0·m + base) + hc_eps
+// with m = (fn [hc, hc·d] · f) · (mean(f²) + norm_eps)^-½ (no post, no Sinkhorn).
+void mhc_head_pre(const bf16* h, int64_t rows, int64_t hc, int64_t d, const float* fn,
+                  const float* base, const float* scale, float hc_eps, float norm_eps,
+                  float* pre);
+
+// Step 6 (collapse): x [rows, d] = bf16(Σ_j pre_j · h[j]), FP32 sum.
+void mhc_collapse(const bf16* h, int64_t rows, int64_t hc, int64_t d, const float* pre,
+                  bf16* x);
+
+// Step 7 (expand/mix): out[k] = bf16(post_k · y + Σ_j comb[j][k] · h[j]) for k < hc (note the
+// transposed use of comb); y [rows, d], h and out [rows, hc, d]; out may not alias h.
+void mhc_expand(const bf16* h, const bf16* y, int64_t rows, int64_t hc, int64_t d,
+                const float* post, const float* comb, bf16* out);
+
+// ---- Attention (§3.4) -----------------------------------------------------------------------
+
+// Per-head unweighted RMS norm of the query in BF16 arithmetic at every step (§3.14): x
+// [rows, heads, dim] in place.
+void head_rms_norm_bf16(bf16* x, int64_t rows, int64_t heads, int64_t dim, float eps);
+
+// Attention with a sink over gathered keys (§3.4 steps 5–6, the official sparse_attn): q
+// [rows, heads, dim]; kv [n_kv, dim] (key = value); key_idx [rows, max_keys] int32 indices into
+// kv, −1 = no key (padding, anywhere in the row). s_j = (q · k_j)·scale in FP32; with M = max
+// s_j, o = Σ bf16(exp(s_j − M)/den) · k_j, den = Σ exp(s_j − M) + exp(sink_h − M) (FP32,
+// unrounded exponentials); out [rows, heads, dim] BF16. A row without keys gives zeros.
+void sparse_attention(const bf16* q, int64_t rows, int64_t heads, int64_t dim, const bf16* kv,
+                      const int32_t* key_idx, int64_t max_keys, const float* sink, float scale,
+                      bf16* out);
+
+// ---- Compressor and lightning indexer (§3.6, §3.7) ------------------------------------------
+
+// Softmax pooling of compressed entries: a, z [entries, slots, width] FP32 (values and gate
+// logits; a slot with z = −inf is absent); v [entries, width] = bf16(Σ_slot softmax_slot(z)·a)
+// per channel, FP32 arithmetic. The caller assembles the slots (overlap: block b−1's A halves
+// then block b's B halves; non-overlap: the m tokens of the block) with ape already added.
+void compress_pool(const float* a, const float* z, int64_t entries, int64_t slots,
+                   int64_t width, bf16* v);
+
+// Indexer scores (§3.7 step 4): q [rows, heads, dim] and keys [n_keys, dim] (both after Had
+// and Q4), w [rows, heads] (already scaled). For b < n_visible[row]:
+// scores[row, b] = Σ_h bf16(bf16(ReLU(bf16(q_h · k_b))) · w_h) summed in FP32 and rounded to
+// BF16 (the reference's BF16 materialisation); −inf for b ≥ n_visible[row]. scores
+// [rows, n_keys] FP32 holding BF16 values.
+void indexer_scores(const bf16* q, const bf16* w, int64_t rows, int64_t heads, int64_t dim,
+                    const bf16* keys, int64_t n_keys, const int64_t* n_visible, float* scores);
+
+// Top-k per row of scores [rows, n] among the first n_visible[row] entries: idx [rows, k]
+// ascending indices of the min(k, n_visible) largest, ties broken towards the lower index
+// (§3.14), padded with −1.
+void topk_indices(const float* scores, int64_t rows, int64_t n, const int64_t* n_visible,
+                  int64_t k, int32_t* idx);
+
+// ---- MoE (§3.10) ----------------------------------------------------------------------------
+
+// Router: logits [rows, n_experts] FP32 → experts [rows, k] and weights [rows, k] FP32.
+// σ = sqrt(softplus(l)) (softplus(v) = v for v > 20). Selection: hash_ids [rows, k] (tid2eid
+// rows for hash layers) when non-null, else the k largest σ + bias (ties to the lower index,
+// listed in descending order of σ + bias). Weights σ_e / Σ_S σ · route_scale.
+void moe_route(const float* logits, int64_t rows, int64_t n_experts, int64_t k,
+               const float* bias, const int64_t* hash_ids, float route_scale, int32_t* experts,
+               float* weights);
+
+// Clamped SwiGLU (§3.10 step 4): a = W1·x, b = W3·x [rows, n] BF16; u [rows, n] =
+// bf16(silu(min(a, limit)) · clamp(b, −limit, limit) · row_weight[row]) in FP32; row_weight
+// may be null (shared expert: weight 1).
+void swiglu_clamped(const bf16* a, const bf16* b, int64_t rows, int64_t n, float limit,
+                    const float* row_weight, bf16* u);
+
+// ---- Sampling -------------------------------------------------------------------------------
+
+// One token from logits [vocab] FP32: greedy (lowest index among equal maxima) when
+// temperature <= 0; otherwise p = softmax(logits / temperature), restricted to the smallest
+// set of most probable tokens whose mass reaches top_p (ties by lower index), renormalised, and
+// the token whose cumulative probability first exceeds u·mass, u in [0, 1) from the caller's
+// seeded generator.
+int64_t sample_token(const float* logits, int64_t vocab, float temperature, float top_p,
+                     double u);
 
 }  // namespace v4eval::kernels
