@@ -85,6 +85,28 @@ class Suite {
   virtual std::vector<Metric> aggregate(const std::vector<GradedAttempt>& attempts) const = 0;
 };
 
+// The part every data-file suite shares: the loaded samples, their hash, and the request
+// skeleton (the sample's messages, the mode, the suite and sample identity). load() fills
+// samples_ and data_hash_.
+class DataSuite : public Suite {
+ public:
+  const std::vector<Sample>& samples() const override { return samples_; }
+  std::string data_hash() const override { return data_hash_; }
+
+ protected:
+  GenerationRequest base_request(const Sample& sample, Mode mode, std::string suite) const {
+    GenerationRequest r;
+    r.messages = sample.prompt;
+    r.mode = mode;
+    r.suite = std::move(suite);
+    r.sample_id = sample.id;
+    return r;
+  }
+
+  std::vector<Sample> samples_;
+  std::string data_hash_;
+};
+
 // Creates the suite a spec names (`mrcr:file=...`), without loading data.
 Result<std::unique_ptr<Suite>> make_suite(const Spec& spec);
 

@@ -83,7 +83,7 @@ Metric count_metric(const std::string& name, int64_t count) {
   return Metric{name, double(count), double(count), double(count), count};
 }
 
-class CfSuite final : public Suite {
+class CfSuite final : public DataSuite {
  public:
   explicit CfSuite(Spec spec) : spec_(std::move(spec)), doc_(codeforces_doc()) {}
 
@@ -214,15 +214,8 @@ class CfSuite final : public Suite {
     return Status::Ok();
   }
 
-  const std::vector<Sample>& samples() const override { return samples_; }
-  std::string data_hash() const override { return data_hash_; }
-
   GenerationRequest make_request(const Sample& sample, Mode mode) const override {
-    GenerationRequest r;
-    r.messages = sample.prompt;
-    r.mode = mode;
-    r.suite = kName;
-    r.sample_id = sample.id;
+    GenerationRequest r = base_request(sample, mode, kName);
     // CodeElo's llm_client.py for non-think (its top_k 20 and repetition_penalty 1.1 are vLLM
     // extras a chat request cannot carry); thinking modes: DeepSeek's reasoning setting.
     bool thinking = mode != Mode::kNonThink;
@@ -513,10 +506,8 @@ class CfSuite final : public Suite {
   int64_t max_tokens_ = 0;
   std::vector<int64_t> ks_ = {1, 2, 4, 8};
   sandbox::Sandbox* sandbox_ = nullptr;
-  std::vector<Sample> samples_;
   std::vector<std::unique_ptr<Problem>> problems_;
   std::set<std::string> ids_;
-  std::string data_hash_;
   mutable std::mutex mu_;
   mutable std::map<std::string, std::optional<ContestStandings>> standings_cache_;
   mutable bool ratings_loaded_ = false;

@@ -104,7 +104,7 @@ struct Item {
   mutable int64_t tokens = -1;
 };
 
-class CorpusQaSuite final : public Suite {
+class CorpusQaSuite final : public DataSuite {
  public:
   explicit CorpusQaSuite(const Spec& spec) : spec_(spec) { doc_ = corpusqa_doc(); }
 
@@ -208,16 +208,9 @@ class CorpusQaSuite final : public Suite {
     return Status::Ok();
   }
 
-  const std::vector<Sample>& samples() const override { return samples_; }
-  std::string data_hash() const override { return data_hash_; }
-
   GenerationRequest make_request(const Sample& sample, Mode mode) const override {
-    GenerationRequest r;
-    r.messages = sample.prompt;
-    r.mode = mode;
+    GenerationRequest r = base_request(sample, mode, "corpusqa");
     r.temperature = 0.0;  // infer.py (a run's --temperature overrides)
-    r.suite = "corpusqa";
-    r.sample_id = sample.id;
     return r;
   }
 
@@ -310,9 +303,7 @@ class CorpusQaSuite final : public Suite {
   std::string domain_filter_;
   Backend* judge_ = nullptr;
   const text::O200k* tokenizer_ = nullptr;
-  std::vector<Sample> samples_;
   std::vector<std::unique_ptr<Item>> items_;
-  std::string data_hash_;
 };
 
 }  // namespace

@@ -145,7 +145,7 @@ class TestsCache {
   uint64_t clock_ = 0;
 };
 
-class LcbSuite final : public Suite {
+class LcbSuite final : public DataSuite {
  public:
   explicit LcbSuite(Spec spec) : spec_(std::move(spec)), doc_(livecodebench_doc()) {}
 
@@ -348,15 +348,8 @@ class LcbSuite final : public Suite {
     return Status::Ok();
   }
 
-  const std::vector<Sample>& samples() const override { return samples_; }
-  std::string data_hash() const override { return data_hash_; }
-
   GenerationRequest make_request(const Sample& sample, Mode mode) const override {
-    GenerationRequest r;
-    r.messages = sample.prompt;
-    r.mode = mode;
-    r.suite = kName;
-    r.sample_id = sample.id;
+    GenerationRequest r = base_request(sample, mode, kName);
     // runner/parser.py defaults (T 0.2, top-p 0.95, 2000 tokens; no stop for chat models) for
     // non-think; DeepSeek's stated LCB setting (T 0.6, top-p 0.95, 64K) for the thinking modes.
     bool thinking = mode != Mode::kNonThink;
@@ -466,9 +459,7 @@ class LcbSuite final : public Suite {
   int64_t max_tokens_ = 0;
   std::vector<int64_t> ks_ = kDefaultKs;
   sandbox::Sandbox* sandbox_ = nullptr;
-  std::vector<Sample> samples_;
   std::vector<std::unique_ptr<Problem>> problems_;
-  std::string data_hash_;
   mutable TestsCache cache_{1ull << 30};
 };
 

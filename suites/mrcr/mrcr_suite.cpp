@@ -29,7 +29,7 @@ struct Row {
   mutable int64_t tokens = -1;
 };
 
-class MrcrSuite final : public Suite {
+class MrcrSuite final : public DataSuite {
  public:
   MrcrSuite(std::string file, std::set<int> needles, int64_t max_tokens)
       : file_(std::move(file)), needles_(std::move(needles)), max_tokens_(max_tokens) {
@@ -105,16 +105,9 @@ class MrcrSuite final : public Suite {
     return Status::Ok();
   }
 
-  const std::vector<Sample>& samples() const override { return samples_; }
-  std::string data_hash() const override { return data_hash_; }
-
   GenerationRequest make_request(const Sample& sample, Mode mode) const override {
     // Sent as-is: no system prompt, no tools (suites.md §5 "Inference").
-    GenerationRequest r;
-    r.messages = sample.prompt;
-    r.mode = mode;
-    r.suite = "mrcr";
-    r.sample_id = sample.id;
+    GenerationRequest r = base_request(sample, mode, "mrcr");
     return r;
   }
 
@@ -166,9 +159,7 @@ class MrcrSuite final : public Suite {
   std::set<int> needles_;
   int64_t max_tokens_;
   const text::O200k* tokenizer_ = nullptr;
-  std::vector<Sample> samples_;
   std::vector<std::unique_ptr<Row>> rows_;  // parallel to samples_
-  std::string data_hash_;
 };
 
 }  // namespace

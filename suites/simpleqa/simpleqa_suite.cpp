@@ -74,7 +74,7 @@ struct Item {
   std::string answer;
 };
 
-class SimpleQaSuite final : public Suite {
+class SimpleQaSuite final : public DataSuite {
  public:
   SimpleQaSuite(const Variant& variant, const Spec& spec) : v_(variant), spec_(spec) {
     doc_ = &v_ == &simpleqa_variant() ? simpleqa_doc() : chinese_simpleqa_doc();
@@ -135,15 +135,8 @@ class SimpleQaSuite final : public Suite {
     return s;
   }
 
-  const std::vector<Sample>& samples() const override { return samples_; }
-  std::string data_hash() const override { return data_hash_; }
-
   GenerationRequest make_request(const Sample& sample, Mode mode) const override {
-    GenerationRequest r;
-    r.messages = sample.prompt;
-    r.mode = mode;
-    r.suite = v_.name;
-    r.sample_id = sample.id;
+    GenerationRequest r = base_request(sample, mode, v_.name);
     return r;
   }
 
@@ -349,9 +342,7 @@ class SimpleQaSuite final : public Suite {
   std::optional<double> judge_temperature_;
   int64_t judge_max_tokens_ = -1;
   Backend* judge_ = nullptr;
-  std::vector<Sample> samples_;
   std::vector<Item> items_;
-  std::string data_hash_;
 };
 
 SuiteDoc base_doc(const Variant& v) {
