@@ -24,6 +24,10 @@
 
 namespace {
 
+using v4eval::test::TempDir;
+using v4eval::test::read_all;
+using v4eval::test::write_all;
+
 using v4eval::StatusCode;
 using v4eval::text::O200k;
 namespace fs = std::filesystem;
@@ -35,36 +39,6 @@ const O200k& tokenizer() {
                                     << "\n(scripts/setup.sh installs tools/node/node_modules)");
   }
   return **shared;
-}
-
-// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("v4eval_o200k_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_all(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
 }
 
 // RFC 4180 rows (quoted fields may hold commas, quotes and newlines).

@@ -6,20 +6,16 @@
 #include <fstream>
 
 #include "reports/store.h"
+#include "tests/unit/test_support.h"
 
 using namespace v4eval;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/v4eval-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using v4eval::test::TempDir;
+using v4eval::test::read_all;
+using v4eval::test::write_all;
 
 RunInfo new_run(const std::string& name) {
   RunInfo r;

@@ -16,41 +16,18 @@
 #include "backends/v4/safetensors.h"
 #include "backends/v4/weights.h"
 #include "kernels/numeric.h"
+#include "tests/unit/test_support.h"
 
 namespace {
+
+using v4eval::test::TempDir;
+using v4eval::test::read_all;
+using v4eval::test::write_all;
 
 using v4eval::Json;
 using v4eval::StatusCode;
 using namespace v4eval::v4;
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("v4eval_v4ck_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void write_all(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
 
 const char* kShard2 = "model-00002-of-00003.safetensors";
 

@@ -22,6 +22,10 @@
 
 namespace {
 
+using v4eval::test::TempDir;
+using v4eval::test::read_all;
+using v4eval::test::write_all;
+
 using v4eval::StatusCode;
 using v4eval::v4::Tokenizer;
 namespace fs = std::filesystem;
@@ -36,34 +40,6 @@ const Tokenizer& tokenizer() {
                         << "\n(scripts/setup.sh installs tools/node/node_modules)");
   }
   return *loaded->value();
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("v4eval_v4tok_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void write_all(const std::string& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary) << data;
 }
 
 // Quoted RFC 4180 fields of a CSV file (all of them; SimpleQA's problem/answer among them).
