@@ -37,7 +37,13 @@ PY
 rm -f db.sqlite*
 "$V4EVAL_BIN" "${RUN[@]}" --run-name s >/dev/null 2>"$WORK/int.err" &
 pid=$!
-sleep 0.4
+# Background jobs of a non-interactive shell start with SIGINT ignored until v4eval installs
+# its handler: wait for committed attempts (a loaded machine can take longer than any sleep).
+for _ in $(seq 200); do
+  n=$(python3 -c "import sqlite3; print(sqlite3.connect('db.sqlite').execute('select count(*) from attempts').fetchone()[0])" 2>/dev/null || echo 0)
+  [[ $n -ge 3 ]] && break
+  sleep 0.05
+done
 kill -INT $pid
 code=0; wait $pid || code=$?
 [[ $code == 130 ]] || { cat "$WORK/int.err"; fail "SIGINT: expected exit 130, got $code"; }
