@@ -59,7 +59,9 @@ void sinkhorn(float* c, int64_t hc, int64_t iters, float eps);
 // ---- Linears that are not block-quantised (§3.0) --------------------------------------------
 
 // BF16 linear: y [rows, n] BF16 = W [n, k] BF16 · x [rows, k] BF16, FP32 accumulation, one
-// rounding to BF16 (wo_a after scale folding, indexer.weights_proj).
+// rounding to BF16 (wo_a after scale folding, indexer.weights_proj). Summation order of the CPU
+// reference (both dense linears): element i into lane i mod 16, each lane sequential, then
+// lanes 0..15 summed in order.
 void bf16_linear(const bf16* x, int64_t rows, int64_t k, const bf16* w, int64_t n, bf16* y);
 
 // FP32 linear with a BF16 weight: y [rows, n] FP32 = fp32(W [n, k]) · fp32(x [rows, k])
@@ -93,15 +95,20 @@ void mhc_expand(const bf16* h, const bf16* y, int64_t rows, int64_t hc, int64_t 
 
 // ---- Attention (§3.4) -----------------------------------------------------------------------
 
-// Per-head unweighted RMS norm of the query in BF16 arithmetic at every step (§3.14): x
-// [rows, heads, dim] in place.
+// Per-head unweighted RMS norm of the query in BF16 arithmetic at every step (§3.14), as the
+// reference's in-place `q *= rsqrt(q.square().mean(-1) + eps)`: squares, mean (FP32 sum, one
+// rounding), + eps, rsqrt and the product each rounded to BF16. x [rows, heads, dim] in place.
 void head_rms_norm_bf16(bf16* x, int64_t rows, int64_t heads, int64_t dim, float eps);
 
 // Attention with a sink over gathered keys (§3.4 steps 5–6, the official sparse_attn): q
 // [rows, heads, dim]; kv [n_kv, dim] (key = value); key_idx [rows, max_keys] int32 indices into
-// kv, −1 = no key (padding, anywhere in the row). s_j = (q · k_j)·scale in FP32; with M = max
-// s_j, o = Σ bf16(exp(s_j − M)/den) · k_j, den = Σ exp(s_j − M) + exp(sink_h − M) (FP32,
-// unrounded exponentials); out [rows, heads, dim] BF16. A row without keys gives zeros.
+// kv, −1 = no key (padding, anywhere in the row). s_j = (q · k_j)·scale in FP32 (the dot
+// summed in index order). As the official kernel: online softmax over tiles of 64 key slots;
+// per tile m' = max(m, max s_j), acc ← acc·exp(m − m') + Σ_j bf16(exp(s_j − m'))·k_j and
+// den ← den·exp(m − m') + Σ_j exp(s_j − m') (unrounded), m ← m' (sums in key order); finally
+// o = bf16(acc / (den + exp(sink_h − m))), i.e. the unnormalised exponentials (not the
+// probabilities) are rounded to BF16 for P·V. out [rows, heads, dim] BF16. A row without keys
+// gives zeros.
 void sparse_attention(const bf16* q, int64_t rows, int64_t heads, int64_t dim, const bf16* kv,
                       const int32_t* key_idx, int64_t max_keys, const float* sink, float scale,
                       bf16* out);
@@ -124,8 +131,9 @@ void indexer_scores(const bf16* q, const bf16* w, int64_t rows, int64_t heads, i
                     const bf16* keys, int64_t n_keys, const int64_t* n_visible, float* scores);
 
 // Top-k per row of scores [rows, n] among the first n_visible[row] entries: idx [rows, k]
-// ascending indices of the min(k, n_visible) largest, ties broken towards the lower index
-// (§3.14), padded with −1.
+// holds the indices of the min(k, n_visible) largest in torch.topk's order, larger score
+// first, ties towards the lower index (§3.14), padded with −1. The order matters downstream:
+// sparse_attention rounds per tile of 64 keys.
 void topk_indices(const float* scores, int64_t rows, int64_t n, const int64_t* n_visible,
                   int64_t k, int32_t* idx);
 
@@ -150,8 +158,8 @@ void swiglu_clamped(const bf16* a, const bf16* b, int64_t rows, int64_t n, float
 // One token from logits [vocab] FP32: greedy (lowest index among equal maxima) when
 // temperature <= 0; otherwise p = softmax(logits / temperature), restricted to the smallest
 // set of most probable tokens whose mass reaches top_p (ties by lower index), renormalised, and
-// the token whose cumulative probability first exceeds u·mass, u in [0, 1) from the caller's
-// seeded generator.
+// the token whose cumulative probability, summed over that set from the most probable down,
+// first exceeds u·mass, u in [0, 1) from the caller's seeded generator (softmax in FP64).
 int64_t sample_token(const float* logits, int64_t vocab, float temperature, float top_p,
                      double u);
 

@@ -1,4 +1,6 @@
-// CPU reference implementations of kernels/ops.h (single-threaded for now).
+// CPU reference ops of kernels/ops.h: K8/Q4 simulation, RMSNorm, Hadamard, RoPE, Sinkhorn.
+// The linears are in linear_cpu.cpp, mHC in mhc_cpu.cpp, attention-side ops in
+// attention_cpu.cpp, MoE in moe_cpu.cpp, sampling in sample_cpu.cpp.
 
 #include <algorithm>
 #include <cmath>
@@ -8,80 +10,6 @@
 #include "kernels/ops.h"
 
 namespace v4eval::kernels {
-
-void a8_quantize(const bf16* x, int64_t rows, int64_t k, uint8_t* codes, uint8_t* scales) {
-  const int64_t groups = k / 128;
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t g = 0; g < groups; ++g) {
-      const bf16* xg = x + r * k + g * 128;
-      float amax = 0.0f;
-      for (int i = 0; i < 128; ++i) amax = std::max(amax, std::fabs(bf16_to_f32(xg[i])));
-      const uint8_t sb = a8_scale_e8m0(amax);
-      scales[r * groups + g] = sb;
-      const float inv = 1.0f / e8m0_to_f32(sb);  // exact: a power of two
-      for (int i = 0; i < 128; ++i) {
-        float v = std::clamp(bf16_to_f32(xg[i]) * inv, -448.0f, 448.0f);
-        codes[r * k + g * 128 + i] = f32_to_e4m3(v);
-      }
-    }
-  }
-}
-
-void fp8_linear(const bf16* x, int64_t rows, int64_t k, const uint8_t* w_codes,
-                const uint8_t* w_scales, int64_t n, bf16* y) {
-  const int64_t groups = k / 128;
-  std::vector<uint8_t> codes(static_cast<size_t>(rows * k));
-  std::vector<uint8_t> scales(static_cast<size_t>(rows * groups));
-  a8_quantize(x, rows, k, codes.data(), scales.data());
-  std::vector<float> xf(static_cast<size_t>(k)), wf(static_cast<size_t>(k));
-  float table[256];
-  for (int c = 0; c < 256; ++c) table[c] = e4m3_to_f32(static_cast<uint8_t>(c));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < k; ++i) xf[static_cast<size_t>(i)] = table[codes[r * k + i]];
-    for (int64_t o = 0; o < n; ++o) {
-      const uint8_t* wrow = w_codes + o * k;
-      float acc = 0.0f;
-      for (int64_t g = 0; g < groups; ++g) {
-        float part = 0.0f;
-        for (int64_t i = g * 128; i < g * 128 + 128; ++i)
-          part += table[wrow[i]] * xf[static_cast<size_t>(i)];
-        acc += part * e8m0_to_f32(scales[r * groups + g]) *
-               e8m0_to_f32(w_scales[(o / 128) * groups + g]);
-      }
-      y[r * n + o] = f32_to_bf16(acc);
-    }
-  }
-}
-
-void fp4_linear(const bf16* x, int64_t rows, int64_t k, const uint8_t* w_packed,
-                const uint8_t* w_scales, int64_t n, bf16* y) {
-  const int64_t groups = k / 128, wgroups = k / 32;
-  std::vector<uint8_t> codes(static_cast<size_t>(rows * k));
-  std::vector<uint8_t> scales(static_cast<size_t>(rows * groups));
-  a8_quantize(x, rows, k, codes.data(), scales.data());
-  std::vector<float> xf(static_cast<size_t>(k));
-  float lut[16];
-  for (int c = 0; c < 16; ++c) lut[c] = e2m1_to_f32(static_cast<uint8_t>(c));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < k; ++i) xf[static_cast<size_t>(i)] = e4m3_to_f32(codes[r * k + i]);
-    for (int64_t o = 0; o < n; ++o) {
-      const uint8_t* wrow = w_packed + o * (k / 2);
-      float acc = 0.0f;
-      for (int64_t g = 0; g < wgroups; ++g) {
-        float part = 0.0f;
-        const float* xg = xf.data() + g * 32;
-        const uint8_t* wg = wrow + g * 16;
-        for (int64_t j = 0; j < 16; ++j) {  // element 2j: low nibble, 2j + 1: high nibble
-          part += lut[wg[j] & 15] * xg[2 * j];
-          part += lut[wg[j] >> 4] * xg[2 * j + 1];
-        }
-        acc += part * e8m0_to_f32(w_scales[o * wgroups + g]) *
-               e8m0_to_f32(scales[r * groups + g / 4]);
-      }
-      y[r * n + o] = f32_to_bf16(acc);
-    }
-  }
-}
 
 namespace {
 template <bool kFp4>
@@ -163,7 +91,8 @@ void rope_frequencies(int64_t rope_dim, double base, double yarn_factor,
   double hi = std::min(std::ceil(corr(beta_slow)), static_cast<double>(rope_dim - 1));
   if (lo == hi) hi += 0.001;
   for (int64_t i = 0; i < half; ++i) {
-    float ramp = std::clamp(static_cast<float>((static_cast<double>(i) - lo) / (hi - lo)), 0.0f, 1.0f);
+    float ramp =
+        std::clamp(static_cast<float>((static_cast<double>(i) - lo) / (hi - lo)), 0.0f, 1.0f);
     float smooth = 1.0f - ramp;
     freqs[i] = freqs[i] / static_cast<float>(yarn_factor) * (1.0f - smooth) + freqs[i] * smooth;
   }
