@@ -2,12 +2,16 @@
 // Chat Completions server, at 1, 64 and 512 requests in flight, next to a Python asyncio client
 // (bench/http_reference_client.py) against the same server in the same run.
 //
-//   bench_http [--seconds S] [--python PATH] [--no-python]
+//   bench_http [--seconds S] [--python PATH] [--no-python] [--threads] [--only C]
 //
 // The server is a child process (epoll, one thread, HTTP/1.1 keep-alive, a canned completion),
-// bound to 127.0.0.1 and stopped at the end. The harness side is what the runner does: C threads
-// each calling Backend::generate in a loop. "CPU/req" is this process's user+system time over the
-// requests it completed; the server's CPU is printed beside it.
+// bound to 127.0.0.1 and stopped at the end. The harness side is what the runner does with a
+// backend that implements AsyncBackend (harness/runner.cpp, run_async): C chains through
+// harness/AsyncCaller, each call's continuation (where the runner grades and stores) starting
+// the next call, no thread per call. --threads adds rows for the runner's other path (C
+// threads each calling Backend::generate in a loop), which backends without AsyncBackend get.
+// "CPU/req" is this process's user+system time over the requests it completed; the server's
+// CPU is printed beside it.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,12 +28,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "backends/backend.h"
+#include "harness/async_caller.h"
 
 using namespace v4eval;
 using Clock = std::chrono::steady_clock;
@@ -120,7 +127,7 @@ std::string http_response(const std::string& body, const char* type) {
         conn.out.erase(0, size_t(w));
       }
       epoll_event cev{};
-      cev.events = EPOLLIN | (conn.out.empty() ? 0 : EPOLLOUT);
+      cev.events = EPOLLIN | (conn.out.empty() ? 0u : uint32_t(EPOLLOUT));
       cev.data.fd = fd;
       epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
       if (closed) {
@@ -165,47 +172,88 @@ double cpu_seconds_of(pid_t pid) {  // from /proc/PID/stat: utime + stime, in cl
 struct Row {
   double rps = 0, cpu_us_per_req = 0, server_cpu_us_per_req = 0;
   long errors = 0;
+  int workers = 0;  // worker threads the asynchronous path had at the end
 };
 
-Row measure(Backend& backend, int concurrency, double seconds, pid_t server) {
-  auto messages = std::make_shared<Messages>(Messages{{"user", "Say hello."}});
-  std::atomic<bool> stop{false};
-  std::atomic<bool> measuring{false};
+// Runs `concurrency` requests in flight until `stop`, counting into done/errors while
+// `measuring`: the runner's asynchronous path, or its thread-per-call path.
+struct Load {
+  std::atomic<bool> stop{false}, measuring{false};
   std::atomic<long> done{0}, errors{0};
+  void count(const Generation& g) {
+    if (!measuring.load(std::memory_order_relaxed)) return;
+    if (g.error || g.text.empty())
+      ++errors;
+    else
+      ++done;
+  }
+};
+
+GenerationRequest bench_request() {
+  static auto messages = std::make_shared<Messages>(Messages{{"user", "Say hello."}});
+  GenerationRequest r;
+  r.messages = messages;
+  r.max_tokens = 16;
+  return r;
+}
+
+Row measure(Backend& backend, int concurrency, double seconds, pid_t server, bool threaded) {
+  Load load;
   std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t)
-    threads.emplace_back([&] {
-      GenerationRequest r;
-      r.messages = messages;
-      r.max_tokens = 16;
-      while (!stop.load(std::memory_order_relaxed)) {
-        CallContext ctx;
-        ctx.deadline = Clock::now() + std::chrono::seconds(30);
-        Generation g = backend.generate(r, ctx);
-        if (!measuring.load(std::memory_order_relaxed)) continue;
-        if (g.error || g.text.empty())
-          ++errors;
-        else
-          ++done;
+  std::unique_ptr<AsyncCaller> caller;
+  std::atomic<int> chains_live{0};
+  std::function<void()> next;
+  auto* async = dynamic_cast<AsyncBackend*>(&backend);
+  if (threaded || !async) {
+    for (int t = 0; t < concurrency; ++t)
+      threads.emplace_back([&] {
+        GenerationRequest r = bench_request();
+        while (!load.stop.load(std::memory_order_relaxed)) {
+          CallContext ctx;
+          ctx.deadline = Clock::now() + std::chrono::seconds(30);
+          load.count(backend.generate(r, ctx));
+        }
+      });
+  } else {
+    AsyncCaller::Options o;  // as Runner::run_async sets them (defaults of RunnerOptions)
+    o.attempt_timeout_s = 30;
+    o.max_workers = concurrency;
+    caller = std::make_unique<AsyncCaller>(*async, o, nullptr);
+    // A chain: call, then (the runner grades and stores here) count and call again.
+    next = [&] {
+      if (load.stop.load(std::memory_order_relaxed)) {
+        --chains_live;
+        return;
       }
-    });
+      caller->call(bench_request(), [&](CallOutcome&& outcome) {
+        load.count(outcome.generation);
+        next();
+      });
+    };
+    chains_live = concurrency;
+    for (int c = 0; c < concurrency; ++c) caller->post([&] { next(); });
+  }
   std::this_thread::sleep_for(
       std::chrono::milliseconds(concurrency >= 256 ? 1000 : 300));  // warm-up
   double cpu0 = cpu_seconds_self(), server0 = cpu_seconds_of(server);
   auto t0 = Clock::now();
-  measuring = true;
+  load.measuring = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  measuring = false;
+  load.measuring = false;
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   double cpu = cpu_seconds_self() - cpu0, server_cpu = cpu_seconds_of(server) - server0;
-  stop = true;
+  int workers = caller ? caller->workers() : 0;
+  load.stop = true;
   for (auto& t : threads) t.join();
+  while (chains_live.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  caller.reset();
   Row row;
-  long n = done.load();
+  long n = load.done.load();
   row.rps = double(n) / elapsed;
   row.cpu_us_per_req = n ? cpu / double(n) * 1e6 : 0;
   row.server_cpu_us_per_req = n ? server_cpu / double(n) * 1e6 : 0;
-  row.errors = errors.load();
+  row.errors = load.errors.load();
+  row.workers = workers;
   return row;
 }
 
@@ -215,6 +263,8 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::string python = V4EVAL_SOURCE_DIR "/bench/http_reference_client.py";
   bool run_python = true;
+  bool threaded_rows = false;
+  int only = 0;  // --only C: one non-streaming row at C in flight (for profiling)
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = std::atof(argv[++i]);
@@ -222,6 +272,10 @@ int main(int argc, char** argv) {
       python = argv[++i];
     else if (!std::strcmp(argv[i], "--no-python"))
       run_python = false;
+    else if (!std::strcmp(argv[i], "--threads"))
+      threaded_rows = true;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = std::atoi(argv[++i]);
   }
   signal(SIGPIPE, SIG_IGN);
   int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -258,9 +312,14 @@ int main(int argc, char** argv) {
   struct Level {
     int concurrency;
     bool stream;
+    bool threaded = false;
   };
+  std::vector<Level> levels = {{1, false}, {64, false}, {512, false}, {512, true}};
+  if (threaded_rows)
+    for (int c : {1, 64, 512}) levels.push_back({c, false, true});
+  if (only > 0) levels = {{only, false, threaded_rows}};
   std::vector<std::pair<int, double>> ours;
-  for (Level level : {Level{1, false}, Level{64, false}, Level{512, false}, Level{512, true}}) {
+  for (Level level : levels) {
     std::string err;
     auto spec = parse_spec("openai:base_url=" + base +
                                ",model=bench,mode_style=none,max_inflight=1024,stream=" +
@@ -271,12 +330,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench_http: %s\n", backend.status().message().c_str());
       return 1;
     }
-    Row row = measure(**backend, level.concurrency, seconds, server);
-    std::printf("%-28s %11d %11.0f %14.1f %8ld   (server %.1f us/req)\n",
-                level.stream ? "v4eval openai: (SSE)" : "v4eval openai:", level.concurrency,
-                row.rps, row.cpu_us_per_req, row.errors, row.server_cpu_us_per_req);
+    Row row = measure(**backend, level.concurrency, seconds, server, level.threaded);
+    std::printf("%-28s %11d %11.0f %14.1f %8ld   (server %.1f us/req",
+                level.threaded ? "v4eval openai: thread/call"
+                : level.stream ? "v4eval openai: (SSE)"
+                               : "v4eval openai:",
+                level.concurrency, row.rps, row.cpu_us_per_req, row.errors,
+                row.server_cpu_us_per_req);
+    if (!level.threaded) std::printf(", %d worker threads", row.workers);
+    std::printf(")\n");
     std::fflush(stdout);
-    if (!level.stream) ours.emplace_back(level.concurrency, row.rps);
+    if (!level.stream && !level.threaded) ours.emplace_back(level.concurrency, row.rps);
   }
   if (run_python) {
     for (auto [concurrency, our_rps] : ours) {

@@ -63,6 +63,10 @@ std::string prompt_hash(const Messages& messages);
 // same on every machine and independent of data order, so shards run anywhere partition a run.
 int shard_of(const std::string& suite, const std::string& sample_id, int count);
 
+// Backends that implement AsyncBackend are driven without a thread per call (harness/
+// async_caller.h); the others get `concurrency` threads each calling Backend::generate. Both
+// paths have the same semantics: bounded attempts in progress, a fresh deadline per try,
+// retries with backoff, abandoning on stop, one stored row per finished attempt.
 class Runner {
  public:
   // `suites` must be loaded. `stop` is polled: once set, no new attempt starts; calls in flight
@@ -74,7 +78,15 @@ class Runner {
 
  private:
   struct Task;
+  struct Attempt;
   class Progress;
+  void run_threads(int64_t run_id, const std::vector<Task>& tasks, RunSummary& summary);
+  void run_async(AsyncBackend& backend, int64_t run_id, const std::vector<Task>& tasks,
+                 RunSummary& summary);
+  // One attempt: prepare (request, skip, cache; false when it needs nothing more), the call
+  // (process: blocking, with retries), finish (grade, store, count).
+  bool prepare(int64_t run_id, const Task& task, Attempt& attempt, RunSummary& summary);
+  void finish(int64_t run_id, Attempt& attempt, RunSummary& summary);
   void process(int64_t run_id, const Task& task, RunSummary& summary);
   // Prompt hashes are computed once per sample (a 1M-token prompt is megabytes).
   const std::string& prompt_hash_of(size_t suite, size_t sample, const Messages& messages);

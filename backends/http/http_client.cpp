@@ -11,6 +11,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <queue>
 #include <thread>
 #include <unordered_set>
 
@@ -122,14 +123,28 @@ class Client::Impl {
     thread_ = std::thread([this] { loop(); });
   }
 
-  ~Impl() {
+  // Requests in flight or queued; the Client sends new ones to the least busy loop.
+  std::atomic<int> load{0};
+
+  // Refuses new requests and timers from now on (they complete at once, cancelled) and lets
+  // the I/O thread cancel what is in flight. The destructor waits for it.
+  void begin_stop() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     wake();
-    thread_.join();
+  }
+
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ~Impl() {
+    begin_stop();
+    join();
     for (CURL* e : free_easy_) curl_easy_cleanup(e);
+    for (auto& [headers, list] : header_lists_) curl_slist_free_all(list);
     curl_multi_cleanup(multi_);
     close(epoll_fd_);
     close(wake_fd_);
@@ -145,6 +160,7 @@ class Client::Impl {
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
+        load.fetch_add(1, std::memory_order_relaxed);
         incoming_.push_back(std::move(t));
         t = nullptr;
         // One wake-up per batch: the I/O thread takes the whole queue when it wakes.
@@ -161,7 +177,36 @@ class Client::Impl {
     if (wake_needed) wake();
   }
 
+  void post_after(Clock::time_point when, Client::Timer fn) {
+    bool wake_needed = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        // Only a timer earlier than every other one can shorten the I/O thread's wait.
+        bool earliest = timers_.empty() || when < timers_.top().when;
+        timers_.push(PendingTimer{when, timer_seq_++, std::move(fn)});
+        wake_needed = earliest && !wake_pending_;
+        if (wake_needed) wake_pending_ = true;
+        fn = nullptr;
+      }
+    }
+    if (fn) {
+      fn(true);
+      return;
+    }
+    if (wake_needed) wake();
+  }
+
  private:
+  struct PendingTimer {
+    Clock::time_point when;
+    uint64_t seq;  // FIFO among equal times
+    mutable Client::Timer fn;
+    bool operator>(const PendingTimer& o) const {
+      return when != o.when ? when > o.when : seq > o.seq;
+    }
+  };
+
   void wake() {
     uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof one);
@@ -230,6 +275,26 @@ class Client::Impl {
     return bytes;
   }
 
+  static curl_slist* build_list(const std::vector<std::string>& headers) {
+    // "Expect:" disables 100-continue, which costs a round trip (or a 1 s wait) per large POST.
+    curl_slist* list = curl_slist_append(nullptr, "Expect:");
+    for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+    return list;
+  }
+
+  // A backend sends the same few header sets again and again: their lists are built once and
+  // kept (a handful), the rest are built per request.
+  curl_slist* header_list(Transfer* t) {
+    for (auto& [headers, list] : header_lists_)
+      if (headers == t->request.headers) return list;
+    if (header_lists_.size() < 16) {
+      header_lists_.emplace_back(t->request.headers, build_list(t->request.headers));
+      return header_lists_.back().second;
+    }
+    t->headers = build_list(t->request.headers);
+    return t->headers;
+  }
+
   CURL* take_easy() {
     if (!free_easy_.empty()) {
       CURL* e = free_easy_.back();
@@ -281,9 +346,7 @@ class Client::Impl {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
     // "Expect:" disables 100-continue, which costs a round trip (or a 1 s wait) per large POST.
-    t->headers = curl_slist_append(nullptr, "Expect:");
-    for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list(t));
     active_.insert(owned.release());
     CURLMcode rc = curl_multi_add_handle(multi_, e);
     if (rc != CURLM_OK) {
@@ -341,6 +404,7 @@ class Client::Impl {
   void complete(Transfer* t, CURLcode code, std::optional<TransportError> forced = std::nullopt) {
     std::unique_ptr<Transfer> owned(t);
     active_.erase(t);
+    load.fetch_sub(1, std::memory_order_relaxed);
     curl_multi_remove_handle(multi_, t->easy);
     Response& r = t->response;
     r.error = forced ? *forced : classify(code, t);
@@ -390,12 +454,20 @@ class Client::Impl {
     epoll_event events[kMaxEvents];
     auto next_cancel_scan = Clock::now();
     int running = 0;
+    std::optional<Clock::time_point> next_user_timer;
+    std::vector<Client::Timer> due;
     while (true) {
       int wait_ms = -1;
       auto now = Clock::now();
-      if (timer_) {
-        wait_ms = int(std::max<int64_t>(
-            0, std::chrono::duration_cast<std::chrono::milliseconds>(*timer_ - now).count()));
+      auto until_ms = [&](Clock::time_point t) {
+        // Rounded up: waking a little early would only spin.
+        return int(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(t - now + std::chrono::microseconds(999)).count()));
+      };
+      if (timer_) wait_ms = until_ms(*timer_);
+      if (next_user_timer) {
+        int ms = until_ms(*next_user_timer);
+        wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
       }
       if (!active_.empty()) {  // cancellation is polled: at most 50 ms late
         int to_scan = int(std::max<int64_t>(
@@ -424,18 +496,27 @@ class Client::Impl {
       }
       read_completions();
 
-      std::vector<std::unique_ptr<Transfer>> incoming;
       bool stopping;
       {
         std::lock_guard lock(mu_);
-        incoming.swap(incoming_);
+        incoming_batch_.swap(incoming_);
         stopping = stopping_;
         wake_pending_ = false;
+        auto t = Clock::now();
+        while (!timers_.empty() && (stopping || timers_.top().when <= t)) {
+          due.push_back(std::move(timers_.top().fn));
+          timers_.pop();
+        }
+        next_user_timer.reset();
+        if (!timers_.empty()) next_user_timer = timers_.top().when;
       }
-      for (auto& t : incoming) add(std::move(t));
+      for (auto& t : incoming_batch_) add(std::move(t));
+      incoming_batch_.clear();
       if (stopping) {
         cancel_marked(/*all=*/true);
         run_finished();
+        for (auto& fn : due) fn(true);
+        due.clear();
         break;
       }
       if (Clock::now() >= next_cancel_scan) {
@@ -443,6 +524,8 @@ class Client::Impl {
         next_cancel_scan = Clock::now() + std::chrono::milliseconds(50);
       }
       run_finished();
+      for (auto& fn : due) fn(false);
+      due.clear();
     }
   }
 
@@ -453,21 +536,56 @@ class Client::Impl {
   std::thread thread_;
   std::mutex mu_;  // guards incoming_ and stopping_
   std::vector<std::unique_ptr<Transfer>> incoming_;
+  std::priority_queue<PendingTimer, std::vector<PendingTimer>, std::greater<>> timers_;
+  uint64_t timer_seq_ = 0;
   bool stopping_ = false;
   bool wake_pending_ = false;  // the eventfd was written and the queue not yet taken
   // I/O thread only:
+  std::vector<std::unique_ptr<Transfer>> incoming_batch_;
   std::unordered_set<Transfer*> active_;
   std::vector<CURL*> free_easy_;
+  std::vector<std::pair<std::vector<std::string>, curl_slist*>> header_lists_;
   std::optional<Clock::time_point> timer_;
   std::vector<std::pair<std::function<void(Response&&)>, Response>> finished_;
 };
 
 Client::Client() : Client(Options{}) {}
-Client::Client(Options options) : impl_(std::make_unique<Impl>(options)) {}
-Client::~Client() = default;
+Client::Client(Options options) {
+  int n = options.io_threads;
+  if (n <= 0) n = std::clamp(int(std::thread::hardware_concurrency() / 4), 2, 4);
+  Options each = options;
+  each.max_connections = std::max(16L, options.max_connections / n);
+  for (int i = 0; i < n; ++i) impls_.push_back(std::make_unique<Impl>(each));
+}
+
+Client::~Client() {
+  // Every loop refuses new work before any is joined: a completion that starts a new request
+  // (a retry, a failover) while the others shut down is cancelled, never sent to a loop that is
+  // already gone.
+  for (auto& impl : impls_) impl->begin_stop();
+  for (auto& impl : impls_) impl->join();
+  impls_.clear();
+}
+
+Client::Impl& Client::least_busy() {
+  Impl* best = impls_[0].get();
+  int best_load = best->load.load(std::memory_order_relaxed);
+  for (size_t i = 1; i < impls_.size() && best_load > 0; ++i) {
+    int l = impls_[i]->load.load(std::memory_order_relaxed);
+    if (l < best_load) {
+      best = impls_[i].get();
+      best_load = l;
+    }
+  }
+  return *best;
+}
 
 void Client::start(Request request, BodySink sink, std::function<void(Response&&)> on_done) {
-  impl_->start(std::move(request), std::move(sink), std::move(on_done));
+  least_busy().start(std::move(request), std::move(sink), std::move(on_done));
+}
+
+void Client::post_after(Clock::time_point when, Timer fn) {
+  impls_[0]->post_after(when, std::move(fn));
 }
 
 Response Client::perform(Request request, BodySink sink) {
@@ -478,7 +596,7 @@ Response Client::perform(Request request, BodySink sink) {
     Response response;
   };
   auto waiter = std::make_shared<Waiter>();
-  impl_->start(std::move(request), std::move(sink), [waiter](Response&& r) {
+  least_busy().start(std::move(request), std::move(sink), [waiter](Response&& r) {
     std::lock_guard lock(waiter->mu);
     waiter->response = std::move(r);
     waiter->done = true;

@@ -1,8 +1,8 @@
 #pragma once
-// An HTTP/1.1 + HTTPS client for the remote backends: one libcurl multi handle driven by one
-// I/O thread (epoll + curl's socket API). Every caller's requests share one connection pool
-// (keep-alive reuse); a caller blocks on its own request's completion, never on a thread of its
-// own, so 512 requests in flight cost 512 sockets and one thread.
+// An HTTP/1.1 + HTTPS client for the remote backends: a few libcurl multi handles, each driven
+// by one I/O thread (epoll + curl's socket API) with its own keep-alive connection pool. A
+// caller blocks on its own request's completion (perform) or gets a callback (start), never a
+// thread of its own, so 512 requests in flight cost 512 sockets and a few threads.
 
 #include <atomic>
 #include <chrono>
@@ -68,6 +68,10 @@ class Client {
  public:
   struct Options {
     long max_connections = 1024;  // connections kept open, all hosts together
+    // I/O threads, each with its own libcurl multi handle and connection pool; a request goes
+    // to the least busy one (ties: the first, so a lone caller always reuses one connection).
+    // 0: by the machine (CPUs / 4, at least 2, at most 4).
+    int io_threads = 1;
   };
   Client();
   explicit Client(Options options);
@@ -79,12 +83,21 @@ class Client {
   // cancellation. Thread-safe.
   Response perform(Request request, BodySink sink = nullptr);
 
-  // Starts `request`; `on_done` runs once on the I/O thread. Thread-safe.
+  // Starts `request`; `on_done` runs once on the I/O thread (on the calling thread when the
+  // client is shutting down). Thread-safe, also from the I/O thread itself.
   void start(Request request, BodySink sink, std::function<void(Response&&)> on_done);
+
+  // Runs `fn(false)` once on the I/O thread at `when` (a little later under load): timers for
+  // callers that wait without a thread (backoff, admission polling). When the client shuts down
+  // first, `fn(true)` runs instead, possibly on the calling thread. Cheap work only.
+  // Thread-safe, also from the I/O thread itself.
+  using Timer = std::function<void(bool shutting_down)>;
+  void post_after(Clock::time_point when, Timer fn);
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  Impl& least_busy();
+  std::vector<std::unique_ptr<Impl>> impls_;
 };
 
 // Returns "scheme://host:port" of a URL: what error messages may show of an endpoint (no

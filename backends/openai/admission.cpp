@@ -76,6 +76,22 @@ Result<Admission::Ticket> Admission::acquire(int64_t estimated_tokens, Clock::ti
   }
 }
 
+std::optional<Admission::Ticket> Admission::try_acquire(int64_t estimated_tokens,
+                                                       Clock::duration* wait_out) {
+  std::lock_guard lock(mu_);
+  auto now = now_();
+  refill(now);
+  int slots = std::max(options_.min_inflight, int(std::floor(limit_)));
+  auto wait = budget_wait(now);
+  if (wait_out) *wait_out = wait;
+  if (inflight_ >= slots || wait != Clock::duration::zero()) return std::nullopt;
+  ++inflight_;
+  if (options_.requests_per_minute > 0) request_tokens_ -= 1;
+  if (options_.tokens_per_minute > 0)
+    token_tokens_ -= double(std::max<int64_t>(0, estimated_tokens));
+  return Ticket{epoch_, std::max<int64_t>(0, estimated_tokens), true};
+}
+
 void Admission::release(const Ticket& ticket, Outcome outcome, int64_t actual_tokens) {
   if (!ticket.valid) return;
   {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "harness/status.h"
 
@@ -38,6 +39,10 @@ class Admission {
   // Waits for a free slot and budget. Fails with kDeadlineExceeded / kCancelled.
   Result<Ticket> acquire(int64_t estimated_tokens, Clock::time_point deadline,
                          const std::atomic<bool>* cancelled);
+  // Never waits: a ticket when a slot and the budgets allow one now. Otherwise nullopt, and
+  // `budget_wait` (when given) is how long until the budgets may allow one (zero: the limit is
+  // what is full; a release frees a slot).
+  std::optional<Ticket> try_acquire(int64_t estimated_tokens, Clock::duration* budget_wait = nullptr);
   // Returns the slot. `actual_tokens` (< 0: unknown) corrects the token budget's estimate.
   void release(const Ticket& ticket, Outcome outcome, int64_t actual_tokens);
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <list>
 #include <mutex>
 #include <random>
 #include <set>
@@ -11,6 +13,7 @@
 #include "backends/http/http_client.h"
 #include "backends/openai/admission.h"
 #include "backends/serve/streaming_backend.h"
+#include "harness/retry.h"
 
 namespace v4eval::openai {
 namespace {
@@ -64,18 +67,6 @@ std::optional<bool> to_bool(const std::string& s) {
   if (s == "true" || s == "1" || s == "yes") return true;
   if (s == "false" || s == "0" || s == "no") return false;
   return std::nullopt;
-}
-
-// Sleeps up to `seconds`; false when cancelled meanwhile.
-bool sleep_unless_cancelled(double seconds, const CallContext& ctx) {
-  auto until = Clock::now() +
-               std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (Clock::now() < until) {
-    if (ctx.is_cancelled()) return false;
-    std::this_thread::sleep_for(
-        std::min<Clock::duration>(std::chrono::milliseconds(50), until - Clock::now()));
-  }
-  return !ctx.is_cancelled();
 }
 
 // The server endpoints of one backend, with health: a connection failure takes an endpoint out
@@ -153,7 +144,33 @@ class Endpoints {
   size_t next_ = 0;
 };
 
-class OpenAIBackend final : public Backend, public StreamingBackend {
+// One generation through the backend: its tries (in-backend retries), each try's admission
+// ticket and HTTP exchange(s) (failover to the next endpoint when the connection fails). Lives
+// on the heap, owned by whatever is waiting on it (the HTTP client, a timer, the admission
+// queue); every step runs on the I/O thread except the first.
+struct Call {
+  Mode mode = Mode::kNonThink;
+  CallContext ctx;
+  std::string body;
+  int64_t estimate = 0;
+  DeltaSink on_delta;
+  GenerationCallback on_done;
+  int retry = 0;  // in-backend retries done
+  Admission::Ticket ticket;
+  std::vector<bool> tried;  // endpoints tried in this try
+  int endpoint = -1;
+  Generation last;  // the failed try a backoff is waiting after
+  // The current exchange of a streaming request:
+  ChatStream stream;
+  SseParser sse;
+  std::string raw;  // error bodies, and a non-SSE answer to a streaming request
+  bool saw_event = false;
+  double ttft_ms = -1;
+  Clock::time_point hop_start;
+};
+using CallPtr = std::shared_ptr<Call>;
+
+class OpenAIBackend final : public Backend, public StreamingBackend, public AsyncBackend {
  public:
   OpenAIBackend(OpenAIConfig config, std::string api_key)
       : config_(std::move(config)),
@@ -161,8 +178,17 @@ class OpenAIBackend final : public Backend, public StreamingBackend {
         endpoints_(config_.base_urls),
         admission_(
             {config_.max_inflight, config_.requests_per_minute, config_.tokens_per_minute, 1}),
-        http_(http::Client::Options{std::max<long>(64, config_.max_inflight * 2L)}) {
-    if (!api_key_.empty()) auth_header_ = "Authorization: Bearer " + api_key_;
+        // Past a few dozen requests in flight one I/O thread is the limit (it does curl's and
+        // the kernel's work for every request): then several, each with its share of the
+        // connections (bench_http: 512 in flight).
+        http_(http::Client::Options{std::max<long>(64, config_.max_inflight * 2L),
+                                    config_.max_inflight > 32 ? 0 : 1}) {
+    headers_ = {"Content-Type: application/json",
+                config_.chat.stream ? "Accept: text/event-stream" : "Accept: application/json"};
+    if (!api_key_.empty()) headers_.push_back("Authorization: Bearer " + api_key_);
+    urls_.reserve(endpoints_.size());
+    for (size_t i = 0; i < endpoints_.size(); ++i)
+      urls_.push_back(endpoints_.url(i) + "/chat/completions");
   }
 
   BackendInfo info() const override {
@@ -180,131 +206,295 @@ class OpenAIBackend final : public Backend, public StreamingBackend {
     return generate_streaming(request, context, nullptr);
   }
 
+  // The blocking form: the asynchronous call, waited for.
   Generation generate_streaming(const GenerationRequest& request, const CallContext& ctx,
                                 const DeltaSink& on_delta) override {
-    std::string body = build_chat_request(request, config_.chat).dump();
-    int64_t estimate = int64_t(body.size() / 4) + std::max<int64_t>(0, request.max_tokens);
-    thread_local std::mt19937_64 rng(std::random_device{}());
-    for (int retry = 0;; ++retry) {
-      Generation g = try_once(request, ctx, body, estimate, on_delta);
-      if (!g.error || g.error->kind == ErrorKind::kFinal || retry >= config_.retries ||
-          ctx.is_cancelled())
-        return g;
-      double delay = std::min(30.0, config_.retry_base_s * std::ldexp(1.0, retry)) *
-                     std::uniform_real_distribution<double>(0.5, 1.0)(rng);
-      if (g.error->retry_after_s) delay = std::max(delay, *g.error->retry_after_s);
-      auto left = std::chrono::duration<double>(ctx.deadline - Clock::now()).count();
-      if (ctx.deadline != Clock::time_point::max() && delay >= left) return g;
-      if (!sleep_unless_cancelled(delay, ctx)) return g;
-    }
+    struct Waiter {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      Generation g;
+    };
+    auto waiter = std::make_shared<Waiter>();
+    start_call(request, ctx, on_delta, [waiter](Generation&& g) {
+      std::lock_guard lock(waiter->mu);
+      waiter->g = std::move(g);
+      waiter->done = true;
+      waiter->cv.notify_one();
+    });
+    std::unique_lock lock(waiter->mu);
+    waiter->cv.wait(lock, [&] { return waiter->done; });
+    return std::move(waiter->g);
+  }
+
+  void generate_async(const GenerationRequest& request, const CallContext& ctx,
+                      GenerationCallback on_done) override {
+    start_call(request, ctx, nullptr, std::move(on_done));
   }
 
  private:
-  Generation try_once(const GenerationRequest& request, const CallContext& ctx,
-                      const std::string& body, int64_t estimate, const DeltaSink& on_delta) {
-    Generation g;
-    auto ticket = admission_.acquire(estimate, ctx.deadline, ctx.cancelled);
-    if (!ticket.ok()) {
-      g.error = GenerationError{ErrorKind::kRetryable, ticket.status().message(), std::nullopt};
-      return g;
+  void start_call(const GenerationRequest& request, const CallContext& ctx, DeltaSink on_delta,
+                  GenerationCallback on_done) {
+    auto c = std::make_shared<Call>();
+    c->mode = request.mode;
+    c->ctx = ctx;
+    c->body = build_chat_request(request, config_.chat).dump();
+    c->estimate = int64_t(c->body.size() / 4) + std::max<int64_t>(0, request.max_tokens);
+    c->on_delta = std::move(on_delta);
+    c->on_done = std::move(on_done);
+    admit(std::move(c));
+  }
+
+  // A try starts with a ticket from admission control: at once when a slot and the budgets
+  // allow, otherwise the call waits in a queue served on every release and polled (budgets,
+  // deadline, cancellation) every 100 ms at most.
+  void admit(CallPtr c) {
+    if (auto ticket = admission_.try_acquire(c->estimate)) {
+      c->ticket = *ticket;
+      begin_try(std::move(c));
+      return;
     }
-    std::vector<bool> tried(endpoints_.size(), false);
-    http::Response response;
-    ChatStream stream;
-    SseParser sse;
-    std::string raw;  // error bodies, and a non-SSE answer to a streaming request
-    bool saw_event = false;
-    Clock::time_point hop_start;
-    double ttft_ms = -1;
-    int endpoint = -1;
-    while (true) {
-      endpoint = endpoints_.pick(tried);
-      if (endpoint < 0) break;
-      tried[size_t(endpoint)] = true;
-      stream = ChatStream();
-      sse = SseParser();
-      raw.clear();
-      saw_event = false;
-      ttft_ms = -1;
-      http::Request req;
-      req.url = endpoints_.url(size_t(endpoint)) + "/chat/completions";
-      req.body = body;
-      req.headers = {"Content-Type: application/json", config_.chat.stream
-                                                           ? "Accept: text/event-stream"
-                                                           : "Accept: application/json"};
-      if (!auth_header_.empty()) req.headers.push_back(auth_header_);
-      req.deadline = ctx.deadline;
-      if (config_.timeout_s > 0)
-        req.deadline = std::min(
-            req.deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(config_.timeout_s)));
-      req.connect_timeout_ms = long(config_.connect_timeout_s * 1000);
-      if (config_.chat.stream) req.idle_timeout_s = long(std::ceil(config_.idle_timeout_s));
-      req.ca_file = config_.ca_file;
-      req.cancelled = ctx.cancelled;
-      hop_start = Clock::now();
-      http::BodySink sink;
-      if (config_.chat.stream) {
-        sink = [&](long status, std::string_view bytes) {
-          if (status < 200 || status >= 300) {  // an error body (JSON), kept for the message
-            raw.append(bytes.substr(
-                0, std::min(bytes.size(), kMaxErrorBody - std::min(kMaxErrorBody, raw.size()))));
-            return true;
+    {
+      std::lock_guard lock(wait_mu_);
+      waiting_.push_back(std::move(c));
+      waiting_count_.store(waiting_.size(), std::memory_order_relaxed);
+    }
+    schedule_poll();
+    pump();  // a slot freed between try_acquire and the queue is not lost
+  }
+
+  void pump() {
+    std::vector<CallPtr> admitted;
+    std::vector<std::pair<CallPtr, std::string>> failed;
+    Clock::duration budget_wait{};
+    {
+      std::lock_guard lock(wait_mu_);
+      auto now = Clock::now();
+      bool blocked = false;  // first come, first served
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        Call& c = **it;
+        if (c.ctx.is_cancelled()) {
+          failed.emplace_back(std::move(*it), "cancelled while waiting for a request slot");
+          it = waiting_.erase(it);
+          continue;
+        }
+        if (!blocked) {
+          if (auto ticket = admission_.try_acquire(c.estimate, &budget_wait)) {
+            c.ticket = *ticket;
+            admitted.push_back(std::move(*it));
+            it = waiting_.erase(it);
+            continue;
           }
-          // Until the first event, keep the bytes: a server that ignores `stream` sends one
-          // plain JSON completion instead.
-          if (!saw_event) {
-            if (raw.size() + bytes.size() > kMaxPlainBody) return false;
-            raw.append(bytes);
-          }
-          sse.feed(bytes, [&](std::string_view data) {
-            if (!saw_event) raw.clear();
-            saw_event = true;
-            ChatStream::Delta d = stream.on_event(data);
-            if (ttft_ms < 0 && (!d.text.empty() || !d.reasoning.empty()))
-              ttft_ms = std::chrono::duration<double, std::milli>(Clock::now() - hop_start).count();
-            if (on_delta && (!d.text.empty() || !d.reasoning.empty()))
-              on_delta(GenerationDelta{std::move(d.text), std::move(d.reasoning)});
-          });
-          return true;
-        };
+          blocked = true;
+        }
+        if (now >= c.ctx.deadline) {
+          failed.emplace_back(
+              std::move(*it),
+              budget_wait == Clock::duration::zero()
+                  ? "deadline passed while waiting for a request slot (limit " +
+                        std::to_string(int(admission_.limit())) + " in flight)"
+                  : "deadline passed while waiting for the rate budget");
+          it = waiting_.erase(it);
+          continue;
+        }
+        ++it;
       }
-      response = http_.perform(std::move(req), std::move(sink));
-      bool connect_failed = response.error == http::TransportError::kConnect;
-      bool lost = response.error == http::TransportError::kConnectionLost ||
-                  response.error == http::TransportError::kProtocol;
-      bool server_error = response.error == http::TransportError::kNone && response.status >= 500;
-      bool rate_limited = response.error == http::TransportError::kNone && response.status == 429;
-      endpoints_.done(endpoint,
-                      connect_failed || lost || server_error ? Endpoints::Outcome::kDown
-                      : rate_limited                         ? Endpoints::Outcome::kPaused
-                                                             : Endpoints::Outcome::kOk,
-                      rate_limited ? classify_http_error(429, "", response.retry_after,
-                                                         response.retry_after_ms, "")
-                                         .retry_after_s
-                                   : std::nullopt);
-      // Nothing reached this endpoint: the next one gets the same request at once.
-      if (connect_failed && !ctx.is_cancelled()) continue;
-      break;
+      waiting_count_.store(waiting_.size(), std::memory_order_relaxed);
     }
-    const std::string label = endpoint >= 0 ? endpoints_.label(size_t(endpoint)) : "";
-    g = interpret(request, response, stream, saw_event, raw, label);
+    for (auto& c : admitted) begin_try(std::move(c));
+    for (auto& [c, message] : failed) {
+      Generation g;
+      g.error = GenerationError{ErrorKind::kRetryable, std::move(message), std::nullopt};
+      after_try(std::move(c), std::move(g));
+    }
+  }
+
+  void schedule_poll() {
+    {
+      std::lock_guard lock(wait_mu_);
+      if (poll_scheduled_ || waiting_.empty()) return;
+      poll_scheduled_ = true;
+    }
+    http_.post_after(Clock::now() + std::chrono::milliseconds(100), [this](bool shutting_down) {
+      {
+        std::lock_guard lock(wait_mu_);
+        poll_scheduled_ = false;
+      }
+      if (shutting_down) {
+        std::list<CallPtr> doomed;
+        {
+          std::lock_guard lock(wait_mu_);
+          doomed.swap(waiting_);
+          waiting_count_.store(0, std::memory_order_relaxed);
+        }
+        for (auto& c : doomed) {
+          Generation g;
+          g.error = GenerationError{ErrorKind::kRetryable, "cancelled: the backend is shutting down",
+                                    std::nullopt};
+          finish(std::move(c), std::move(g));
+        }
+        return;
+      }
+      pump();
+      schedule_poll();
+    });
+  }
+
+  void begin_try(CallPtr c) {
+    c->tried.assign(endpoints_.size(), false);
+    int endpoint = endpoints_.pick(c->tried);  // never -1: nothing was tried yet
+    send(std::move(c), endpoint);
+  }
+
+  void send(CallPtr c, int endpoint) {
+    Call* call = c.get();
+    call->endpoint = endpoint;
+    call->tried[size_t(endpoint)] = true;
+    call->stream = ChatStream();
+    call->sse = SseParser();
+    call->raw.clear();
+    call->saw_event = false;
+    call->ttft_ms = -1;
+    http::Request req;
+    req.url = urls_[size_t(endpoint)];
+    req.body = call->body;
+    req.headers = headers_;
+    req.deadline = call->ctx.deadline;
+    if (config_.timeout_s > 0)
+      req.deadline = std::min(
+          req.deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(config_.timeout_s)));
+    req.connect_timeout_ms = long(config_.connect_timeout_s * 1000);
+    if (config_.chat.stream) req.idle_timeout_s = long(std::ceil(config_.idle_timeout_s));
+    req.ca_file = config_.ca_file;
+    req.cancelled = call->ctx.cancelled;
+    call->hop_start = Clock::now();
+    http::BodySink sink;
+    if (config_.chat.stream) {
+      // `call` lives as long as the transfer: the completion below holds it.
+      sink = [call](long status, std::string_view bytes) {
+        if (status < 200 || status >= 300) {  // an error body (JSON), kept for the message
+          call->raw.append(bytes.substr(
+              0, std::min(bytes.size(), kMaxErrorBody - std::min(kMaxErrorBody, call->raw.size()))));
+          return true;
+        }
+        // Until the first event, keep the bytes: a server that ignores `stream` sends one
+        // plain JSON completion instead.
+        if (!call->saw_event) {
+          if (call->raw.size() + bytes.size() > kMaxPlainBody) return false;
+          call->raw.append(bytes);
+        }
+        call->sse.feed(bytes, [&](std::string_view data) {
+          if (!call->saw_event) call->raw.clear();
+          call->saw_event = true;
+          ChatStream::Delta d = call->stream.on_event(data);
+          if (call->ttft_ms < 0 && (!d.text.empty() || !d.reasoning.empty()))
+            call->ttft_ms =
+                std::chrono::duration<double, std::milli>(Clock::now() - call->hop_start).count();
+          if (call->on_delta && (!d.text.empty() || !d.reasoning.empty()))
+            call->on_delta(GenerationDelta{std::move(d.text), std::move(d.reasoning)});
+        });
+        return true;
+      };
+    }
+    http_.start(std::move(req), std::move(sink),
+                [this, c = std::move(c)](http::Response&& r) mutable {
+                  if (!c->ctx.executor) {
+                    on_response(std::move(c), std::move(r));
+                    return;
+                  }
+                  // The caller's thread parses: the I/O thread only moves bytes.
+                  auto& executor = c->ctx.executor;
+                  executor([this, c, r = std::move(r)]() mutable {
+                    on_response(std::move(c), std::move(r));
+                  });
+                });
+  }
+
+  void on_response(CallPtr c, http::Response&& response) {
+    bool connect_failed = response.error == http::TransportError::kConnect;
+    bool lost = response.error == http::TransportError::kConnectionLost ||
+                response.error == http::TransportError::kProtocol;
+    bool server_error = response.error == http::TransportError::kNone && response.status >= 500;
+    bool rate_limited = response.error == http::TransportError::kNone && response.status == 429;
+    endpoints_.done(c->endpoint,
+                    connect_failed || lost || server_error ? Endpoints::Outcome::kDown
+                    : rate_limited                         ? Endpoints::Outcome::kPaused
+                                                           : Endpoints::Outcome::kOk,
+                    rate_limited ? classify_http_error(429, "", response.retry_after,
+                                                       response.retry_after_ms, "")
+                                       .retry_after_s
+                                 : std::nullopt);
+    // Nothing reached this endpoint: the next one gets the same request at once.
+    if (connect_failed && !c->ctx.is_cancelled()) {
+      int next = endpoints_.pick(c->tried);
+      if (next >= 0) {
+        send(std::move(c), next);
+        return;
+      }
+    }
+    const std::string& label = endpoints_.label(size_t(c->endpoint));
+    Generation g = interpret(c->mode, response, c->stream, c->saw_event, c->raw, label);
     g.latency_ms = response.total_ms;
-    if (!g.error && config_.chat.stream) g.time_to_first_token_ms = ttft_ms;
+    if (!g.error && config_.chat.stream) g.time_to_first_token_ms = c->ttft_ms;
     if (g.error) g.error->message = scrub(g.error->message);
     int64_t actual = g.prompt_tokens >= 0 && g.completion_tokens >= 0
                          ? g.prompt_tokens + g.completion_tokens
                          : -1;
-    bool rate_limited = response.error == http::TransportError::kNone && response.status == 429;
-    admission_.release(*ticket,
+    admission_.release(c->ticket,
                        rate_limited ? Admission::Outcome::kRateLimited
                        : g.error    ? Admission::Outcome::kFailed
                                     : Admission::Outcome::kOk,
                        actual);
-    return g;
+    c->ticket = {};
+    if (waiting_count_.load(std::memory_order_relaxed) > 0) pump();
+    after_try(std::move(c), std::move(g));
   }
 
-  Generation interpret(const GenerationRequest& request, const http::Response& r,
+  // In-backend retries (retries=N), with harness/retry.h's backoff; the wait is a timer on the
+  // I/O thread, checked for cancellation every 50 ms.
+  void after_try(CallPtr c, Generation g) {
+    if (!g.error || g.error->kind == ErrorKind::kFinal || c->retry >= config_.retries ||
+        c->ctx.is_cancelled()) {
+      finish(std::move(c), std::move(g));
+      return;
+    }
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    double delay = backoff_delay_s(c->retry + 1, config_.retry_base_s, 30.0,
+                                   std::uniform_real_distribution<double>(0, 1)(rng),
+                                   g.error->retry_after_s);
+    auto left = std::chrono::duration<double>(c->ctx.deadline - Clock::now()).count();
+    if (c->ctx.deadline != Clock::time_point::max() && delay >= left) {
+      finish(std::move(c), std::move(g));
+      return;
+    }
+    ++c->retry;
+    c->last = std::move(g);
+    wait_then_admit(std::move(c), Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(delay)));
+  }
+
+  void wait_then_admit(CallPtr c, Clock::time_point until) {
+    auto at = std::min(until, Clock::now() + std::chrono::milliseconds(50));
+    http_.post_after(at, [this, c = std::move(c), until](bool shutting_down) mutable {
+      if (shutting_down || c->ctx.is_cancelled()) {
+        Generation g = std::move(c->last);
+        finish(std::move(c), std::move(g));
+      } else if (Clock::now() < until) {
+        wait_then_admit(std::move(c), until);
+      } else {
+        admit(std::move(c));
+      }
+    });
+  }
+
+  static void finish(CallPtr c, Generation g) {
+    GenerationCallback done = std::move(c->on_done);
+    c.reset();  // the call's buffers go before the caller runs
+    done(std::move(g));
+  }
+
+  Generation interpret(Mode mode, const http::Response& r,
                        ChatStream& stream, bool saw_event, const std::string& raw,
                        const std::string& label) {
     Generation g;
@@ -363,9 +553,9 @@ class OpenAIBackend final : public Backend, public StreamingBackend {
       parse_chat_completion(r.body, g, &reported);
     }
     if (g.error) return g;
-    split_inline_reasoning(g.text, g.reasoning, request.mode != Mode::kNonThink);
+    split_inline_reasoning(g.text, g.reasoning, mode != Mode::kNonThink);
     bool reasoned = !g.reasoning.empty() || g.reasoning_tokens > 0;
-    g.effective_mode = infer_effective_mode(request.mode, config_.chat.modes, reasoned, reported);
+    g.effective_mode = infer_effective_mode(mode, config_.chat.modes, reasoned, reported);
     return g;
   }
 
@@ -378,10 +568,15 @@ class OpenAIBackend final : public Backend, public StreamingBackend {
 
   OpenAIConfig config_;
   std::string api_key_;  // in memory only: headers of outgoing requests
-  std::string auth_header_;
+  std::vector<std::string> headers_;
+  std::vector<std::string> urls_;  // per endpoint: …/chat/completions
   Endpoints endpoints_;
   Admission admission_;
-  http::Client http_;
+  std::mutex wait_mu_;  // guards waiting_ and poll_scheduled_
+  std::list<CallPtr> waiting_;  // calls waiting for admission, oldest first
+  std::atomic<size_t> waiting_count_{0};
+  bool poll_scheduled_ = false;
+  http::Client http_;  // last: destroyed first, while what its callbacks use still exists
 };
 
 }  // namespace

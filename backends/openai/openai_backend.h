@@ -46,7 +46,8 @@ struct OpenAIConfig {
 Result<OpenAIConfig> parse_openai_spec(const Spec& spec);
 
 // Creates the backend (reads the API key from the environment now, so a missing key is an
-// error before anything runs). The backend also implements StreamingBackend.
+// error before anything runs). The backend also implements StreamingBackend and AsyncBackend
+// (calls in flight hold no thread: admission waits, backoff and I/O happen on its I/O threads).
 Result<std::unique_ptr<Backend>> make_openai_backend(const Spec& spec);
 
 }  // namespace v4eval::openai

@@ -9,12 +9,14 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "backends/backend.h"
 #include "backends/http/http_client.h"
 
 using namespace v4eval::http;
@@ -313,4 +315,128 @@ TEST_CASE("endpoint labels never show paths / queries or credentials", "[http]")
   CHECK(endpoint_label("https://api.deepseek.com") == "https://api.deepseek.com:443");
   CHECK(endpoint_label("https://u:secret@h/v1?key=k") == "https://h:443");
   CHECK(endpoint_label("http://[::1]/v1") == "http://[::1]:80");
+}
+
+TEST_CASE("http client: several I/O threads share the load; a lone caller keeps one connection",
+          "[http]") {
+  std::atomic<int> concurrent{0}, most{0};
+  LoopbackServer server([&](int fd, const std::string& req) {
+    int now = ++concurrent;
+    for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    --concurrent;
+    LoopbackServer::send_all(fd, LoopbackServer::ok(req.substr(req.find("\r\n\r\n") + 4)));
+    return true;
+  });
+  Client::Options options;
+  options.io_threads = 3;
+  Client client(options);
+  for (int i = 0; i < 5; ++i) CHECK(client.perform(post(server.url(), "s")).body == "s");
+  CHECK(server.connections() == 1);  // sequential requests always go to the first loop
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, good = 0;
+  for (int i = 0; i < 48; ++i) {
+    std::string body = std::to_string(i);
+    client.start(post(server.url(), body), nullptr, [&, body](Response&& r) {
+      std::lock_guard lock(mu);
+      good += r.error == TransportError::kNone && r.body == body;
+      ++done;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  CHECK(cv.wait_for(lock, std::chrono::seconds(20), [&] { return done == 48; }));
+  CHECK(good == 48);
+  CHECK(most.load() > 16);  // overlapping on every loop, not queued behind one
+}
+
+TEST_CASE("http client: timers run on the I/O thread in time order; at shutdown they are told",
+          "[http]") {
+  std::vector<int> order;
+  std::mutex mu;
+  std::vector<bool> shutdown_flags;
+  {
+    Client client;
+    auto now = Clock::now();
+    std::atomic<int> fired{0};
+    for (int i : {3, 1, 2}) {
+      client.post_after(now + std::chrono::milliseconds(20 * i), [&, i](bool shutting_down) {
+        std::lock_guard lock(mu);
+        order.push_back(i);
+        shutdown_flags.push_back(shutting_down);
+        ++fired;
+      });
+    }
+    auto t0 = Clock::now();
+    while (fired < 3 && Clock::now() - t0 < std::chrono::seconds(5))
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(Clock::now() - now >= std::chrono::milliseconds(60));
+    // A far timer is not waited for: the client's end runs it, saying so.
+    client.post_after(Clock::now() + std::chrono::hours(1), [&](bool shutting_down) {
+      std::lock_guard lock(mu);
+      order.push_back(99);
+      shutdown_flags.push_back(shutting_down);
+    });
+  }
+  CHECK(order == std::vector<int>{1, 2, 3, 99});
+  CHECK(shutdown_flags == std::vector<bool>{false, false, false, true});
+}
+
+TEST_CASE("openai backend, asynchronous calls: admission limit, in-backend retries, one answer "
+          "each",
+          "[http][openai][async]") {
+  std::atomic<int> concurrent{0}, most{0}, requests{0};
+  LoopbackServer server([&](int fd, const std::string&) {
+    int n = ++requests;
+    int now = ++concurrent;
+    for (int m = most.load(); now > m && !most.compare_exchange_weak(m, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    --concurrent;
+    if (n <= 3) {  // the first three are refused: retried inside the backend
+      LoopbackServer::send_all(fd,
+                               "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nRetry-After: 0\r\n\r\n{}");
+      return true;
+    }
+    LoopbackServer::send_all(
+        fd, LoopbackServer::ok(R"({"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],)"
+                               R"("usage":{"prompt_tokens":1,"completion_tokens":1}})",
+                               "Content-Type: application/json\r\n"));
+    return true;
+  });
+  std::string err;
+  std::string base = server.url("/v1");
+  auto spec = v4eval::parse_spec("openai:base_url=" + base +
+                                     ",model=m,mode_style=none,stream=false,max_inflight=2,"
+                                     "retries=2,retry_base_ms=1",
+                                 &err);
+  REQUIRE(spec);
+  auto backend = v4eval::make_backend(*spec);
+  REQUIRE(backend.ok());
+  auto* async = dynamic_cast<v4eval::AsyncBackend*>(backend->get());
+  REQUIRE(async);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, good = 0;
+  auto messages = std::make_shared<v4eval::Messages>(v4eval::Messages{{"user", "hello"}});
+  for (int i = 0; i < 20; ++i) {
+    v4eval::GenerationRequest r;
+    r.messages = messages;
+    v4eval::CallContext ctx;
+    ctx.deadline = Clock::now() + std::chrono::seconds(20);
+    async->generate_async(r, ctx, [&](v4eval::Generation&& g) {
+      std::lock_guard lock(mu);
+      good += !g.error && g.text == "hi";
+      ++done;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  CHECK(cv.wait_for(lock, std::chrono::seconds(20), [&] { return done == 20; }));
+  CHECK(good == 20);
+  CHECK(requests == 23);
+  CHECK(most <= 2);  // max_inflight, with no thread waiting
 }

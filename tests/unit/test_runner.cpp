@@ -1,9 +1,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <filesystem>
+#include <list>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "harness/caching_backend.h"
@@ -275,4 +278,306 @@ TEST_CASE("caching backend: a judge call is asked once, errors are not cached", 
   CHECK(judge.generate(r, ctx).error);
   CHECK(judge.generate(r, ctx).error);
   CHECK(inner.calls == 4);
+}
+
+// ---- The asynchronous path (AsyncBackend): the same semantics without a thread per call.
+
+namespace {
+
+// An AsyncBackend whose calls complete on its own "I/O" thread, never on the caller's, after
+// `latency`. The first `failures` calls per attempt fail (retryable unless `kind` says
+// otherwise). `hold_until_cancelled`: calls of samples with an id >= hold_from never answer;
+// they end (retryable "cancelled") only once the context's cancelled flag is set, or with a
+// timeout once the context's deadline passes. Counts blocking calls, which the runner must not
+// make when the backend is asynchronous.
+class AsyncFake final : public Backend, public AsyncBackend {
+ public:
+  struct Options {
+    int failures = 0;
+    ErrorKind kind = ErrorKind::kRetryable;
+    std::chrono::milliseconds latency{1};
+    int hold_from = -1;  // < 0: none held
+  };
+  explicit AsyncFake(Options o) : o_(o) { io_ = std::thread([this] { loop(); }); }
+  ~AsyncFake() override {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    cv_.notify_all();
+    io_.join();
+  }
+  BackendInfo info() const override {
+    return {"afake", "fake-model", 0, {Mode::kNonThink, Mode::kThinkHigh}, "afake"};
+  }
+  Generation generate(const GenerationRequest&, const CallContext&) override {
+    ++blocking_calls;
+    Generation g;
+    g.error = GenerationError{ErrorKind::kFinal, "blocking call", std::nullopt};
+    return g;
+  }
+  void generate_async(const GenerationRequest& r, const CallContext& ctx,
+                      GenerationCallback on_done) override {
+    std::lock_guard lock(mu_);
+    std::string key = r.sample_id + "/" + std::string(mode_name(r.mode)) + "/" +
+                      std::to_string(r.repeat);
+    int n = ++calls_[key];
+    ++total_calls;
+    ++inflight_;
+    max_inflight = std::max(max_inflight, inflight_);
+    deadlines.push_back(ctx.deadline - std::chrono::steady_clock::now());
+    Pending p;
+    p.due = std::chrono::steady_clock::now() + o_.latency;
+    p.ctx = ctx;
+    p.fail = n <= o_.failures;
+    p.hold = o_.hold_from >= 0 && std::stoi(r.sample_id) >= o_.hold_from;
+    p.done = std::move(on_done);
+    pending_.push_back(std::move(p));
+    cv_.notify_all();
+  }
+  std::atomic<int> blocking_calls{0};
+  int total_calls = 0;  // under mu_ while running; read after the run
+  int max_inflight = 0;
+  std::vector<std::chrono::steady_clock::duration> deadlines;  // left at each call's start
+
+ private:
+  static Generation result(const char* error, ErrorKind kind) {
+    Generation g;
+    if (error)
+      g.error = GenerationError{kind, error, std::nullopt};
+    else
+      g.text = "abcde";
+    return g;
+  }
+  struct Pending {
+    std::chrono::steady_clock::time_point due;
+    CallContext ctx;
+    bool fail = false, hold = false;
+    GenerationCallback done;
+  };
+  void loop() {
+    std::unique_lock lock(mu_);
+    while (!closing_ || !pending_.empty()) {
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
+      auto now = std::chrono::steady_clock::now();
+      std::vector<std::pair<GenerationCallback, Generation>> ready;
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        const char* error = nullptr;  // how the call ends; null: it answers
+        ErrorKind kind = ErrorKind::kRetryable;
+        bool end = true;
+        if (it->ctx.is_cancelled() || closing_)
+          error = "cancelled";
+        else if (it->hold)
+          end = now >= it->ctx.deadline, error = "timed out";
+        else if (now < it->due)
+          end = false;
+        else if (it->fail)
+          error = "HTTP 503", kind = o_.kind;
+        if (!end) {
+          ++it;
+          continue;
+        }
+        --inflight_;
+        ready.emplace_back(std::move(it->done), result(error, kind));
+        it = pending_.erase(it);
+      }
+      lock.unlock();
+      for (auto& [done, g] : ready) done(std::move(g));
+      lock.lock();
+    }
+  }
+  Options o_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<Pending> pending_;
+  std::map<std::string, int> calls_;
+  int inflight_ = 0;
+  bool closing_ = false;
+  std::thread io_;
+};
+
+}  // namespace
+
+TEST_CASE("runner (async backend): every attempt once, retries, bounded in flight, no blocking "
+          "call",
+          "[runner][async]") {
+  Fixture f;
+  CountingSuite suite(10);
+  AsyncFake backend({/*failures=*/2});
+  RunnerOptions o = quick();
+  o.modes = {Mode::kNonThink, Mode::kThinkHigh};
+  o.repeats = 3;
+  o.concurrency = 7;
+  Runner runner(*f.store, backend, {&suite}, o, nullptr);
+  RunSummary s = runner.run(f.run_id);
+  CHECK(backend.blocking_calls == 0);
+  CHECK(s.total == 60);
+  CHECK(s.graded_now == 60);
+  CHECK(s.errors_now == 0);
+  CHECK(s.backend_calls == 180);
+  CHECK(backend.total_calls == 180);  // two failures + one success each
+  CHECK(backend.max_inflight <= 7);
+  CHECK(backend.max_inflight >= 2);  // calls do overlap
+  auto attempts = f.store->attempts(f.run_id);
+  REQUIRE(attempts->size() == 60);
+  std::set<std::string> keys;
+  for (const auto& a : *attempts) {
+    CHECK(a.tries == 3);
+    CHECK(a.score->value == 0.5);
+    keys.insert(a.key.sample_id + "/" + std::string(mode_name(a.key.mode)) + "/" +
+                std::to_string(a.key.repeat));
+  }
+  CHECK(keys.size() == 60);
+  // Resuming finds nothing to do.
+  Runner again(*f.store, backend, {&suite}, o, nullptr);
+  RunSummary r = again.run(f.run_id);
+  CHECK(r.already_done == 60);
+  CHECK(r.backend_calls == 0);
+}
+
+TEST_CASE("runner (async backend): exhausted retries and final errors are stored as errors",
+          "[runner][async]") {
+  Fixture f;
+  CountingSuite suite(4);
+  {
+    AsyncFake backend({/*failures=*/3});
+    RunnerOptions o = quick();
+    o.max_retries = 1;
+    Runner runner(*f.store, backend, {&suite}, o, nullptr);
+    RunSummary s = runner.run(f.run_id);
+    CHECK(s.errors_now == 4);
+    CHECK(backend.total_calls == 8);
+    for (const auto& a : *f.store->attempts(f.run_id)) {
+      CHECK_FALSE(a.score.has_value());
+      CHECK(a.error == "HTTP 503");
+      CHECK(a.error_stage == "generate");
+      CHECK(a.tries == 2);
+    }
+  }
+  Fixture g;
+  AsyncFake final_errors({/*failures=*/1, ErrorKind::kFinal});
+  Runner runner(*g.store, final_errors, {&suite}, quick(), nullptr);
+  RunSummary s = runner.run(g.run_id);
+  CHECK(s.errors_now == 4);
+  CHECK(final_errors.total_calls == 4);  // never retried
+}
+
+TEST_CASE("runner (async backend): each try gets its own deadline; timeouts are retried",
+          "[runner][async]") {
+  Fixture f;
+  CountingSuite suite(3);
+  AsyncFake backend({0, ErrorKind::kRetryable, std::chrono::milliseconds(1), /*hold_from=*/0});
+  RunnerOptions o = quick();
+  o.attempt_timeout_s = 0.05;
+  o.max_retries = 1;
+  Runner runner(*f.store, backend, {&suite}, o, nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  RunSummary s = runner.run(f.run_id);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  CHECK(s.errors_now == 3);
+  CHECK(backend.total_calls == 6);
+  for (auto left : backend.deadlines) {  // a fresh 50 ms at every try, retries included
+    CHECK(left > std::chrono::milliseconds(10));
+    CHECK(left <= std::chrono::milliseconds(50));
+  }
+  for (const auto& a : *f.store->attempts(f.run_id)) {
+    CHECK(a.error == "timed out");
+    CHECK(a.tries == 2);
+  }
+}
+
+TEST_CASE("runner (async backend): a stop abandons calls in flight and backoff waits; resume "
+          "completes the run",
+          "[runner][async]") {
+  Fixture f;
+  CountingSuite suite(40);
+  std::atomic<bool> stop{false};
+  RunnerOptions o = quick();
+  o.concurrency = 4;
+  {
+    // Samples 0-9 answer; from 10 on, calls hang until the stop cancels them.
+    AsyncFake backend({0, ErrorKind::kRetryable, std::chrono::milliseconds(1), /*hold_from=*/10});
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      stop = true;  // what SIGINT does in `v4eval run`
+    });
+    Runner runner(*f.store, backend, {&suite}, o, &stop);
+    auto t0 = std::chrono::steady_clock::now();
+    RunSummary s = runner.run(f.run_id);
+    stopper.join();
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    CHECK(s.interrupted);
+    CHECK(s.graded_now == 10);
+    CHECK(s.errors_now == 0);  // the cancelled calls are abandoned, not stored as errors
+    CHECK(backend.blocking_calls == 0);
+    auto attempts = f.store->attempts(f.run_id);
+    CHECK(attempts->size() == 10);
+    for (const auto& a : *attempts) CHECK(a.error.empty());
+  }
+  {
+    // A stop during a long backoff wait ends the run at once, storing nothing.
+    AsyncFake backend({/*failures=*/100});
+    stop = false;
+    RunnerOptions slow = o;
+    slow.retry_base_s = 30;
+    slow.retry_max_s = 30;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      stop = true;
+    });
+    Runner runner(*f.store, backend, {&suite}, slow, &stop);
+    auto t0 = std::chrono::steady_clock::now();
+    RunSummary s = runner.run(f.run_id);
+    stopper.join();
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    CHECK(s.interrupted);
+    CHECK(s.graded_now + s.errors_now == 0);
+    CHECK(f.store->attempts(f.run_id)->size() == 10);
+  }
+  AsyncFake healthy({});
+  Runner resume(*f.store, healthy, {&suite}, o, nullptr);
+  RunSummary r = resume.run(f.run_id);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.already_done == 10);
+  CHECK(r.graded_now == 30);
+  CHECK(f.store->attempts(f.run_id)->size() == 40);
+}
+
+TEST_CASE("runner (async backend): slow grading grows the worker pool instead of serialising",
+          "[runner][async]") {
+  // Grading that blocks (a judge model, a sandbox) must not be limited to the pool's first
+  // few threads: 64 attempts graded in 50 ms each at concurrency 32 take ~0.2 s, not 0.8 s (4
+  // fixed workers) or 1.6 s (2).
+  class SlowGrading final : public Suite {
+   public:
+    explicit SlowGrading(int n) : inner_(n) {}
+    const SuiteDoc& doc() const override { return inner_.doc(); }
+    Status load(int64_t seed) override { return inner_.load(seed); }
+    const std::vector<Sample>& samples() const override { return inner_.samples(); }
+    std::string data_hash() const override { return inner_.data_hash(); }
+    GenerationRequest make_request(const Sample& s, Mode mode) const override {
+      return inner_.make_request(s, mode);
+    }
+    Result<Score> grade(const Sample& s, const GenerationRequest& r,
+                        const Generation& g) const override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return inner_.grade(s, r, g);
+    }
+    std::vector<Metric> aggregate(const std::vector<GradedAttempt>& a) const override {
+      return inner_.aggregate(a);
+    }
+
+   private:
+    CountingSuite inner_;
+  } suite(64);
+  Fixture f;
+  AsyncFake backend({});
+  RunnerOptions o = quick();
+  o.concurrency = 32;
+  Runner runner(*f.store, backend, {&suite}, o, nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  RunSummary s = runner.run(f.run_id);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(s.graded_now == 64);
+  CHECK(seconds < 0.6);
 }
