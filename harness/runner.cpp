@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "harness/async_caller.h"
 #include "harness/hash.h"
 
 namespace v4eval {
@@ -50,7 +51,7 @@ std::string request_hash(const BackendInfo& backend, const std::string& prompt_h
             {"sample_id", r.sample_id},
             {"repeat", r.repeat}};
   if (r.attempt_mode) j["attempt_mode"] = mode_name(*r.attempt_mode);
-  return sha256_hex(j.dump());
+  return sha256_hex(json_text(j));
 }
 
 struct Runner::Task {
@@ -204,6 +205,22 @@ RunSummary Runner::run(int64_t run_id) {
   Progress progress(options_.progress, summary.total, summary.already_done, names);
   progress_ = &progress;
 
+  if (auto* async = dynamic_cast<AsyncBackend*>(&backend_)) {
+    run_async(*async, run_id, tasks, summary);
+  } else {
+    run_threads(run_id, tasks, summary);
+  }
+  progress.finish();
+  progress_ = nullptr;
+  summary.interrupted = stop_ && stop_->load() &&
+                        summary.already_done + summary.graded_now + summary.errors_now +
+                                summary.skipped_now <
+                            summary.total;
+  return summary;
+}
+
+// The thread-per-call path, for backends without AsyncBackend.
+void Runner::run_threads(int64_t run_id, const std::vector<Task>& tasks, RunSummary& summary) {
   std::mutex summary_mu;
   std::atomic<size_t> next{0};
   auto worker = [&] {
@@ -226,19 +243,21 @@ RunSummary Runner::run(int64_t run_id) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  progress.finish();
-  progress_ = nullptr;
-  summary.interrupted = stop_ && stop_->load() &&
-                        summary.already_done + summary.graded_now + summary.errors_now +
-                                summary.skipped_now <
-                            summary.total;
-  return summary;
 }
 
-void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
+struct Runner::Attempt {
+  const Task* task = nullptr;
+  GenerationRequest request;
+  AttemptRecord record;
+  std::optional<Generation> generation;  // from the response cache, or the backend
+};
+
+bool Runner::prepare(int64_t run_id, const Task& task, Attempt& attempt, RunSummary& summary) {
   Suite& suite = *suites_[task.suite];
   const Sample& sample = suite.samples()[task.sample];
-  GenerationRequest request = suite.make_request(sample, task.mode);
+  attempt.task = &task;
+  GenerationRequest& request = attempt.request;
+  request = suite.make_request(sample, task.mode);
   request.suite = suite.doc().name;
   request.sample_id = sample.id;
   request.repeat = task.repeat;
@@ -247,7 +266,7 @@ void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
   if (options_.top_p) request.top_p = options_.top_p;
   if (options_.seed) request.seed = *options_.seed + uint64_t(task.repeat);
 
-  AttemptRecord record;
+  AttemptRecord& record = attempt.record;
   record.key = {request.suite, sample.id, task.mode, task.repeat};
   record.prompt_hash = prompt_hash_of(task.suite, task.sample, *sample.prompt);
   record.request_hash = request_hash(backend_info_, record.prompt_hash, request);
@@ -260,50 +279,34 @@ void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
     if (!stored.ok()) {
       if (summary.store_failure.ok()) summary.store_failure = stored;
       failed_.store(true);
-      return;
+      return false;
     }
     ++summary.skipped_now;
     progress_->skipped();
-    return;
+    return false;
   }
 
-  std::optional<Generation> generation;
   if (options_.use_cache) {
     auto cached = store_.cached_generation(record.request_hash);
     if (cached.ok() && cached->has_value()) {
-      generation = std::move(**cached);
+      attempt.generation = std::move(**cached);
       ++summary.from_cache;
     }
   }
-  if (!generation) {
-    thread_local std::mt19937_64 rng(std::random_device{}());
-    for (int attempt = 0;; ++attempt) {
-      CallContext ctx;
-      ctx.cancelled = stop_;
-      ctx.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(options_.attempt_timeout_s));
-      Generation g = backend_.generate(request, ctx);
-      ++summary.backend_calls;
-      ++record.tries;
-      if (ctx.is_cancelled() && g.error) return;  // abandoned: redone on resume, not stored
-      bool retry = g.error && g.error->kind == ErrorKind::kRetryable &&
-                   attempt < options_.max_retries;
-      if (!retry) {
-        generation = std::move(g);
-        break;
-      }
-      double delay = backoff_delay_s(attempt + 1, options_.retry_base_s, options_.retry_max_s,
-                                     std::uniform_real_distribution<double>(0, 1)(rng),
-                                     g.error->retry_after_s);
-      if (wait_or_stop(delay)) return;  // stopped while waiting: abandon
-    }
-  }
-  record.generation = std::move(*generation);
+  return true;
+}
+
+void Runner::finish(int64_t run_id, Attempt& attempt, RunSummary& summary) {
+  const Task& task = *attempt.task;
+  Suite& suite = *suites_[task.suite];
+  const Sample& sample = suite.samples()[task.sample];
+  AttemptRecord& record = attempt.record;
+  record.generation = std::move(*attempt.generation);
   if (record.generation.error) {
     record.error = record.generation.error->message;
     record.error_stage = "generate";
   } else {
-    Result<Score> score = suite.grade(sample, request, record.generation);
+    Result<Score> score = suite.grade(sample, attempt.request, record.generation);
     if (score.ok()) {
       record.score = std::move(score.value());
     } else {
@@ -324,6 +327,99 @@ void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
   } else {
     ++summary.errors_now;
     progress_->errored();
+  }
+}
+
+void Runner::process(int64_t run_id, const Task& task, RunSummary& summary) {
+  Attempt attempt;
+  if (!prepare(run_id, task, attempt, summary)) return;
+  if (!attempt.generation) {
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    for (int tries = 0;; ++tries) {
+      CallContext ctx;
+      ctx.cancelled = stop_;
+      ctx.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(options_.attempt_timeout_s));
+      Generation g = backend_.generate(attempt.request, ctx);
+      ++summary.backend_calls;
+      ++attempt.record.tries;
+      if (ctx.is_cancelled() && g.error) return;  // abandoned: redone on resume, not stored
+      bool retry = g.error && g.error->kind == ErrorKind::kRetryable &&
+                   tries < options_.max_retries;
+      if (!retry) {
+        attempt.generation = std::move(g);
+        break;
+      }
+      double delay = backoff_delay_s(tries + 1, options_.retry_base_s, options_.retry_max_s,
+                                     std::uniform_real_distribution<double>(0, 1)(rng),
+                                     g.error->retry_after_s);
+      if (wait_or_stop(delay)) return;  // stopped while waiting: abandon
+    }
+  }
+  finish(run_id, attempt, summary);
+}
+
+// The asynchronous path: `concurrency` chains, each one attempt at a time (prepare, call,
+// grade and store, next attempt), none holding a thread while its call is in flight.
+void Runner::run_async(AsyncBackend& backend, int64_t run_id, const std::vector<Task>& tasks,
+                       RunSummary& summary) {
+  AsyncCaller::Options o;
+  o.attempt_timeout_s = options_.attempt_timeout_s;
+  o.max_retries = options_.max_retries;
+  o.retry_base_s = options_.retry_base_s;
+  o.retry_max_s = options_.retry_max_s;
+  o.max_workers = std::max(1, options_.concurrency);
+  // Joined (below) before the state its jobs use goes: declared first, reset explicitly.
+  auto caller = std::make_unique<AsyncCaller>(backend, o, stop_);
+
+  std::mutex mu;
+  std::condition_variable all_ended;
+  size_t chains = std::clamp<size_t>(size_t(std::max(1, options_.concurrency)), 1,
+                                     std::max<size_t>(1, tasks.size()));
+  size_t live = chains;
+  std::vector<RunSummary> locals(chains);  // a chain runs one step at a time: no lock needed
+  std::atomic<size_t> next{0};
+  std::function<void(size_t)> advance = [&](size_t chain) {
+    RunSummary& local = locals[chain];
+    while (!(stop_ && stop_->load()) && !failed_.load()) {
+      size_t i = next.fetch_add(1);
+      if (i >= tasks.size()) break;
+      auto attempt = std::make_shared<Attempt>();
+      if (!prepare(run_id, tasks[i], *attempt, local)) continue;
+      if (attempt->generation) {  // from the cache
+        finish(run_id, *attempt, local);
+        continue;
+      }
+      GenerationRequest request = attempt->request;
+      caller->call(std::move(request), [&, chain, attempt](CallOutcome&& outcome) {
+        RunSummary& local = locals[chain];
+        local.backend_calls += outcome.tries;
+        attempt->record.tries += outcome.tries;
+        if (!outcome.abandoned) {
+          attempt->generation = std::move(outcome.generation);
+          finish(run_id, *attempt, local);
+        }
+        advance(chain);
+      });
+      return;  // the chain goes on in the call's continuation
+    }
+    std::lock_guard lock(mu);
+    if (--live == 0) all_ended.notify_all();
+  };
+  for (size_t c = 0; c < chains; ++c) caller->post([&advance, c] { advance(c); });
+  {
+    std::unique_lock lock(mu);
+    all_ended.wait(lock, [&] { return live == 0; });
+  }
+  caller.reset();  // the last chain's job may still be returning
+  for (const RunSummary& local : locals) {
+    summary.graded_now += local.graded_now;
+    summary.errors_now += local.errors_now;
+    summary.skipped_now += local.skipped_now;
+    summary.from_cache += local.from_cache;
+    summary.backend_calls += local.backend_calls;
+    if (!local.store_failure.ok() && summary.store_failure.ok())
+      summary.store_failure = local.store_failure;
   }
 }
 

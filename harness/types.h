@@ -15,6 +15,12 @@ namespace v4eval {
 
 using Json = nlohmann::json;
 
+// JSON text that never throws on invalid UTF-8 in strings (a model can emit any bytes): such
+// bytes become U+FFFD. Valid input gives exactly Json::dump's text.
+inline std::string json_text(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 // The three reasoning modes of DeepSeek-V4 (v4-model.md §5). Backends map them to their protocol.
 enum class Mode { kNonThink, kThinkHigh, kThinkMax };
 std::string_view mode_name(Mode mode);  // "non-think", "think-high", "think-max"

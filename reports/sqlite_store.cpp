@@ -127,7 +127,7 @@ Generation generation_from_json(const Json& j) {
 std::string messages_to_json(const Messages& m) {
   Json arr = Json::array();
   for (const auto& msg : m) arr.push_back({{"role", msg.role}, {"content", msg.content}});
-  return arr.dump();
+  return json_text(arr);
 }
 
 // A prepared statement with RAII finalisation and small typed binders.
@@ -314,7 +314,7 @@ class SqliteStore final : public Store {
            "INSERT INTO runs (name, spec, suite_versions, backend, model, git_revision, host, "
            "started_at, finished_at, status) VALUES (?,?,?,?,?,?,?,?,?,?)");
     if (!s.ok()) return error("preparing run insert");
-    s.bind(1, run.name).bind(2, run.spec.dump()).bind(3, run.suite_versions.dump());
+    s.bind(1, run.name).bind(2, json_text(run.spec)).bind(3, json_text(run.suite_versions));
     s.bind(4, run.backend).bind(5, run.model).bind(6, run.git_revision).bind(7, run.host);
     s.bind(8, run.started_at).bind(9, run.finished_at).bind(10, run.status);
     if (s.step() != SQLITE_DONE) return error("creating run '" + run.name + "'");
@@ -328,7 +328,7 @@ class SqliteStore final : public Store {
            "UPDATE runs SET suite_versions = ?, model = ?, finished_at = ?, status = ?, "
            "git_revision = ?, host = ? WHERE id = ?");
     if (!s.ok()) return error("preparing run update");
-    s.bind(1, run.suite_versions.dump()).bind(2, run.model).bind(3, run.finished_at);
+    s.bind(1, json_text(run.suite_versions)).bind(2, run.model).bind(3, run.finished_at);
     s.bind(4, run.status).bind(5, run.git_revision).bind(6, run.host).bind(7, run.id);
     if (s.step() != SQLITE_DONE) return error("updating run");
     return Status::Ok();
@@ -400,7 +400,7 @@ class SqliteStore final : public Store {
     if (usable && !a.request_hash.empty()) {
       Stmt c(db_, "INSERT OR IGNORE INTO response_cache (request_hash, generation, created_at) "
                   "VALUES (?,?,?)");
-      c.bind(1, a.request_hash).bind(2, generation_to_json(g).dump()).bind(3, now_iso8601());
+      c.bind(1, a.request_hash).bind(2, json_text(generation_to_json(g))).bind(3, now_iso8601());
       if (c.step() != SQLITE_DONE) return error("writing response cache");
     }
     // Upsert that never overwrites a graded attempt: a graded row is final.
@@ -432,7 +432,7 @@ WHERE attempts.error != '' AND attempts.error_stage != 'skipped'
     s.bind(12, g.prompt_tokens).bind(13, g.completion_tokens).bind(14, g.reasoning_tokens);
     s.bind(15, g.latency_ms).bind(16, g.time_to_first_token_ms);
     if (a.score) {
-      s.bind(17, a.score->value).bind(18, a.score->verdict).bind(19, a.score->details.dump());
+      s.bind(17, a.score->value).bind(18, a.score->verdict).bind(19, json_text(a.score->details));
     } else {
       s.bind_null(17).bind_null(18).bind_null(19);
     }
@@ -547,7 +547,7 @@ WHERE attempts.error != '' AND attempts.error_stage != 'skipped'
     std::lock_guard lock(mu_);
     Stmt c(db_, "INSERT OR IGNORE INTO response_cache (request_hash, generation, created_at) "
                 "VALUES (?,?,?)");
-    c.bind(1, request_hash).bind(2, generation_to_json(g).dump()).bind(3, now_iso8601());
+    c.bind(1, request_hash).bind(2, json_text(generation_to_json(g))).bind(3, now_iso8601());
     if (c.step() != SQLITE_DONE) return error("writing response cache");
     return Status::Ok();
   }

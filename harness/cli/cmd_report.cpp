@@ -133,10 +133,10 @@ int cmd_report(const Argv& argv) {
 
   if (auto path = args.get("json")) {
     if (*path == "-") {
-      std::printf("%s\n", report->dump(2).c_str());
+      std::printf("%s\n", json_text(*report, 2).c_str());
     } else {
       std::ofstream out(*path);
-      out << report->dump(2) << "\n";
+      out << json_text(*report, 2) << "\n";
       out.close();
       if (!out) return fail("cannot write " + *path, kExitFailure);
       std::fprintf(stderr, "v4eval: report written to %s\n", path->c_str());

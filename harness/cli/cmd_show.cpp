@@ -91,7 +91,7 @@ int cmd_show(const Argv& argv) {
                 {"prompt_tokens", a.generation.prompt_tokens},
                 {"completion_tokens", a.generation.completion_tokens},
                 {"latency_ms", a.generation.latency_ms}};
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", json_text(out, 2).c_str());
     return kExitOk;
   }
   bool full = args.has("full");
@@ -109,7 +109,7 @@ int cmd_show(const Argv& argv) {
               a.generation.text.c_str());
   if (a.score)
     std::printf("\n=== grade\nscore %.6f verdict %s\ndetails %s\n", a.score->value,
-                a.score->verdict.c_str(), a.score->details.dump(2).c_str());
+                a.score->verdict.c_str(), json_text(a.score->details, 2).c_str());
   if (!a.error.empty())
     std::printf("\n=== error (%s)\n%s\n", a.error_stage.c_str(), a.error.c_str());
   return kExitOk;

@@ -86,6 +86,32 @@ TEST_CASE("store: runs, attempts, prompts and cache round-trip", "[store]") {
   CHECK(keys->front() == a.key);
 }
 
+TEST_CASE("store: a generation with invalid UTF-8 is stored, not thrown on", "[store]") {
+  // A model can emit any bytes (the tiny random V4 model does); JSON columns get U+FFFD.
+  TempDir dir;
+  auto store = Store::open((dir.path / "s.sqlite").string());
+  REQUIRE(store.ok());
+  auto run = (*store)->create_run(new_run("bad-bytes"));
+  REQUIRE(run.ok());
+  const std::string bad = std::string("ok \xff\xfe end \xe2\x82");  // stray + truncated sequence
+  auto a = graded("0", 0.5);
+  a.generation.text = bad;
+  a.score->details["extracted"] = bad;
+  Messages prompt{{"user", "q \xc3"}};
+  Status stored;
+  REQUIRE_NOTHROW(stored = (*store)->record_attempt(run->id, a, &prompt));
+  REQUIRE(stored.ok());
+  auto back = (*store)->attempt(run->id, a.key);
+  REQUIRE(back.ok());
+  REQUIRE(back->has_value());
+  CHECK((*back)->generation.text == bad);  // the text column keeps the bytes
+  CHECK((*back)->score->details["extracted"] == "ok \xef\xbf\xbd\xef\xbf\xbd end \xef\xbf\xbd");
+  auto cached = (*store)->cached_generation("req-0");
+  REQUIRE(cached.ok());
+  REQUIRE(cached->has_value());
+  CHECK((*cached)->text == "ok \xef\xbf\xbd\xef\xbf\xbd end \xef\xbf\xbd");
+}
+
 TEST_CASE("store: an error attempt is replaced by its retry, a graded one never", "[store]") {
   TempDir dir;
   auto store = Store::open((dir.path / "s.sqlite").string());
