@@ -1,7 +1,8 @@
 // bench_v4_linear: the CPU reference FP8 block-scaled linear and FP4 expert linear
 // (kernels/cpu) at V4-Flash shapes, next to a plain FP32 GEMM (same loop order, same shape)
-// measured in the same run. Single-threaded reference code: these figures are the baseline the
-// optimised and CUDA paths are compared with, not a target.
+// measured in the same run. The reference ops run on every core (kernels/cpu/parallel.h;
+// V4EVAL_CPU_THREADS=1 for one thread); the FP32 GEMM is a plain single-threaded loop. These
+// figures are the baseline the CUDA path is compared with, not a target.
 //
 //   bench_v4_linear [--rows R]     (default 8 rows = tokens)
 
