@@ -17,6 +17,21 @@
 
 namespace v4eval {
 
+namespace {
+
+// Adds one worker's counts (and its first store failure) to the run's summary.
+void add_counts(RunSummary& summary, const RunSummary& local) {
+  summary.graded_now += local.graded_now;
+  summary.errors_now += local.errors_now;
+  summary.skipped_now += local.skipped_now;
+  summary.from_cache += local.from_cache;
+  summary.backend_calls += local.backend_calls;
+  if (!local.store_failure.ok() && summary.store_failure.ok())
+    summary.store_failure = local.store_failure;
+}
+
+}  // namespace
+
 using Clock = std::chrono::steady_clock;
 
 std::string prompt_hash(const Messages& messages) {
@@ -231,13 +246,7 @@ void Runner::run_threads(int64_t run_id, const std::vector<Task>& tasks, RunSumm
       process(run_id, tasks[i], local);
     }
     std::lock_guard lock(summary_mu);
-    summary.graded_now += local.graded_now;
-    summary.errors_now += local.errors_now;
-    summary.skipped_now += local.skipped_now;
-    summary.from_cache += local.from_cache;
-    summary.backend_calls += local.backend_calls;
-    if (!local.store_failure.ok() && summary.store_failure.ok())
-      summary.store_failure = local.store_failure;
+    add_counts(summary, local);
   };
   int threads = std::clamp<int>(options_.concurrency, 1, std::max<int>(1, int(tasks.size())));
   std::vector<std::thread> pool;
@@ -412,15 +421,7 @@ void Runner::run_async(AsyncBackend& backend, int64_t run_id, const std::vector<
     all_ended.wait(lock, [&] { return live == 0; });
   }
   caller.reset();  // the last chain's job may still be returning
-  for (const RunSummary& local : locals) {
-    summary.graded_now += local.graded_now;
-    summary.errors_now += local.errors_now;
-    summary.skipped_now += local.skipped_now;
-    summary.from_cache += local.from_cache;
-    summary.backend_calls += local.backend_calls;
-    if (!local.store_failure.ok() && summary.store_failure.ok())
-      summary.store_failure = local.store_failure;
-  }
+  for (const RunSummary& local : locals) add_counts(summary, local);
 }
 
 const std::string& Runner::prompt_hash_of(size_t suite, size_t sample, const Messages& messages) {
