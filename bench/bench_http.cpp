@@ -1,6 +1,7 @@
 // Throughput of the `openai:` backend (libcurl multi + one I/O thread) against a fast loopback
-// Chat Completions server, at 1, 64 and 512 requests in flight, next to a Python asyncio client
-// (bench/http_reference_client.py) against the same server in the same run.
+// Chat Completions server, at 1, 64 and 512 requests in flight, next to Python asyncio clients
+// (bench/http_reference_client.py: a lean raw-socket one always, and aiohttp where
+// python3-aiohttp is installed) against the same server in the same run.
 //
 //   bench_http [--seconds S] [--python PATH] [--no-python] [--threads] [--only C]
 //
@@ -27,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -342,11 +344,24 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (!level.stream && !level.threaded) ours.emplace_back(level.concurrency, row.rps);
   }
-  if (run_python) {
+  // The raw-socket client always; the aiohttp one where python3-aiohttp is installed.
+  // (Debian's python3-aiohttp lives in /usr/bin/python3's path, which may not be PATH's python3.)
+  struct Client {
+    std::string name, label, interpreter;
+  };
+  std::vector<Client> clients = {{"raw", "python asyncio (reference)", "python3"}};
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    if (std::system((std::string(py) + " -c 'import aiohttp' >/dev/null 2>&1").c_str()) == 0) {
+      clients.push_back({"aiohttp", "python aiohttp", py});
+      break;
+    }
+  }
+  if (!run_python) clients.clear();
+  for (const auto& [client, label, interpreter] : clients) {
     for (auto [concurrency, our_rps] : ours) {
-      std::string cmd = "python3 " + python + " --port " + std::to_string(port) +
-                        " --concurrency " + std::to_string(concurrency) + " --seconds " +
-                        std::to_string(seconds);
+      std::string cmd = interpreter + " " + python + " --client " + client + " --port " +
+                        std::to_string(port) + " --concurrency " + std::to_string(concurrency) +
+                        " --seconds " + std::to_string(seconds);
       FILE* p = popen(cmd.c_str(), "r");
       char out[512] = {0};
       size_t n = p ? std::fread(out, 1, sizeof out - 1, p) : 0;
@@ -355,11 +370,11 @@ int main(int argc, char** argv) {
       double rps = 0, cpu_us = 0;
       long errors = 0;
       if (rc != 0 || std::sscanf(out, "%lf %lf %ld", &rps, &cpu_us, &errors) != 3) {
-        std::printf("%-28s %11d   (failed: %s)\n", "python asyncio (reference)", concurrency, out);
+        std::printf("%-28s %11d   (failed: %s)\n", label.c_str(), concurrency, out);
         continue;
       }
       std::printf("%-28s %11d %11.0f %14.1f %8ld   -> v4eval is %.1fx\n",
-                  "python asyncio (reference)", concurrency, rps, cpu_us, errors,
+                  label.c_str(), concurrency, rps, cpu_us, errors,
                   rps > 0 ? our_rps / rps : 0.0);
       std::fflush(stdout);
     }

@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   python3 nodejs npm
   chromium fonts-dejavu-core  # headless Chromium (playwright-core): HTML report test + bench
+  python3-aiohttp             # bench_http: the aiohttp reference client
 )
 
 if [[ "${V4EVAL_SKIP_APT:-0}" != 1 ]]; then
