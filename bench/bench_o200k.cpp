@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "suites/text/csv.h"
 #include "suites/text/o200k.h"
 
 namespace {
@@ -48,48 +49,16 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
-// RFC 4180 rows (quoted fields may hold commas, quotes and newlines).
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows(1);
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      rows.back().push_back(std::move(field));
-      field.clear();
-      rows.emplace_back();
-    } else {
-      field += c;
-    }
-  }
-  if (!field.empty() || !rows.back().empty()) rows.back().push_back(std::move(field));
-  if (rows.back().empty()) rows.pop_back();
-  return rows;
-}
-
 // One pass over the English sources.
 std::string english_corpus() {
   std::string out;
-  auto csv = parse_csv(read_all(shared_dir() + "/data/simpleqa/simple_qa_test_set.csv"));
-  for (size_t i = 1; i < csv.size(); ++i) {
-    if (csv[i].size() < 3) continue;
-    out += csv[i][1] + " " + csv[i][2] + "\n";
+  const std::string csv_path = shared_dir() + "/data/simpleqa/simple_qa_test_set.csv";
+  auto csv = v4eval::text::parse_csv(read_all(csv_path), csv_path);
+  if (csv.ok()) {
+    for (size_t i = 1; i < csv->size(); ++i) {
+      const auto& f = (*csv)[i].fields;
+      if (f.size() >= 3) out += f[1] + " " + f[2] + "\n";
+    }
   }
   std::istringstream lcb(
       read_all(shared_dir() + "/data/livecodebench/lcb_release_v1_rows_public_tests_only.jsonl"));

@@ -27,6 +27,8 @@ namespace {
 using v4eval::test::TempDir;
 using v4eval::test::read_all;
 using v4eval::test::write_all;
+using v4eval::test::csv_rows;
+using v4eval::test::jsonl_fields;
 
 using v4eval::StatusCode;
 using v4eval::text::O200k;
@@ -41,83 +43,10 @@ const O200k& tokenizer() {
   return **shared;
 }
 
-// RFC 4180 rows (quoted fields may hold commas, quotes and newlines).
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows(1);
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      rows.back().push_back(std::move(field));
-      field.clear();
-      rows.emplace_back();
-    } else {
-      field += c;
-    }
-  }
-  if (!field.empty() || !rows.back().empty()) rows.back().push_back(std::move(field));
-  if (rows.back().empty()) rows.pop_back();
-  return rows;
-}
-
-// Every `stride`-th row's string fields `keys` of a JSON-lines file.
-std::vector<std::string> jsonl_fields(const std::string& path, const std::vector<std::string>& keys,
-                                      size_t stride) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::vector<std::string> out;
-  size_t row = 0;
-  for (std::string line; std::getline(in, line); ++row) {
-    if (row % stride != 0) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    REQUIRE(j.is_object());
-    for (const auto& key : keys) {
-      if (j.contains(key) && j[key].is_string()) out.push_back(j[key].get<std::string>());
-    }
-  }
-  return out;
-}
-
 // encode_ordinary ids of each text from the npm package. Texts must be valid UTF-8 (node would
 // replace anything else with U+FFFD).
 std::vector<std::vector<uint32_t>> tiktoken_reference(const std::vector<std::string>& texts) {
-  if (std::system("command -v node >/dev/null 2>&1") != 0) {
-    FAIL(
-        "node is not on PATH: the o200k parity tests need node and the npm package tiktoken "
-        "(scripts/setup.sh installs both)");
-  }
-  TempDir dir;
-  write_all(dir.file("in.json"), nlohmann::json(texts).dump());
-  const std::string script = v4eval::test::source_dir() + "/tests/tools/tiktoken_encode.mjs";
-  const std::string cmd = "node '" + script + "' '" + dir.file("in.json") + "' '" +
-                          dir.file("out.json") + "' 2>'" + dir.file("err.txt") + "'";
-  int rc = std::system(cmd.c_str());
-  if (rc != 0) {
-    FAIL("the tiktoken reference failed (" << cmd << ", status " << rc
-                                           << "): " << read_all(dir.file("err.txt")));
-  }
-  auto out = nlohmann::json::parse(read_all(dir.file("out.json")), nullptr, false);
-  REQUIRE(out.is_array());
-  REQUIRE(out.size() == texts.size());
-  std::vector<std::vector<uint32_t>> ids;
-  for (const auto& row : out) ids.push_back(row.get<std::vector<uint32_t>>());
-  return ids;
+  return v4eval::test::node_token_ids("tiktoken_encode.mjs", texts);
 }
 
 std::string printable(const std::string& s, size_t max_bytes = 160) {
@@ -202,9 +131,7 @@ std::string repeat(const std::string& s, size_t n) {
 std::vector<std::string> shared_texts() {
   const std::string data = v4eval::test::shared_dir() + "/data";
   std::vector<std::string> texts;
-  const std::string csv_text = read_all(data + "/simpleqa/simple_qa_test_set.csv");
-  REQUIRE(!csv_text.empty());
-  auto rows = parse_csv(csv_text);
+  auto rows = csv_rows(data + "/simpleqa/simple_qa_test_set.csv");
   REQUIRE(rows.size() > 100);
   REQUIRE(rows[0] == std::vector<std::string>{"metadata", "problem", "answer"});
   for (size_t i = 1; i < rows.size(); i += 25) {

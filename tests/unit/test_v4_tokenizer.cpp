@@ -25,6 +25,8 @@ namespace {
 using v4eval::test::TempDir;
 using v4eval::test::read_all;
 using v4eval::test::write_all;
+using v4eval::test::csv_rows;
+using v4eval::test::jsonl_fields;
 
 using v4eval::StatusCode;
 using v4eval::v4::Tokenizer;
@@ -42,68 +44,8 @@ const Tokenizer& tokenizer() {
   return *loaded->value();
 }
 
-// Quoted RFC 4180 fields of a CSV file (all of them; SimpleQA's problem/answer among them).
-std::vector<std::string> csv_fields(const std::string& text) {
-  std::vector<std::string> out;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',' || c == '\n') {
-      out.push_back(std::move(field));
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
-  }
-  if (!field.empty()) out.push_back(field);
-  return out;
-}
-
-std::vector<std::string> jsonl_fields(const std::string& path, const std::vector<std::string>& keys,
-                                      size_t stride) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::vector<std::string> out;
-  size_t row = 0;
-  for (std::string line; std::getline(in, line); ++row) {
-    if (row % stride != 0) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    REQUIRE(j.is_object());
-    for (const auto& key : keys) {
-      if (j.contains(key) && j[key].is_string()) out.push_back(j[key].get<std::string>());
-    }
-  }
-  return out;
-}
-
 std::vector<std::vector<uint32_t>> reference_ids(const std::vector<std::string>& texts) {
-  if (std::system("command -v node >/dev/null 2>&1") != 0)
-    FAIL("node is not on PATH (scripts/setup.sh installs it)");
-  TempDir dir;
-  write_all(dir.file("in.json"), nlohmann::json(texts).dump());
-  const std::string script = v4eval::test::source_dir() + "/tests/tools/deepseek_encode.mjs";
-  const std::string cmd = "node '" + script + "' '" + dir.file("in.json") + "' '" +
-                          dir.file("out.json") + "' 2>'" + dir.file("err.txt") + "'";
-  int rc = std::system(cmd.c_str());
-  if (rc != 0) FAIL("the reference failed (" << cmd << "): " << read_all(dir.file("err.txt")));
-  auto out = nlohmann::json::parse(read_all(dir.file("out.json")), nullptr, false);
-  REQUIRE(out.is_array());
-  REQUIRE(out.size() == texts.size());
-  std::vector<std::vector<uint32_t>> ids;
-  for (const auto& row : out) ids.push_back(row.get<std::vector<uint32_t>>());
-  return ids;
+  return v4eval::test::node_token_ids("deepseek_encode.mjs", texts);
 }
 
 std::string printable(const std::string& s, size_t max_bytes = 120) {
@@ -174,7 +116,9 @@ std::string utf8(char32_t cp) {
 std::vector<std::string> shared_texts() {
   const std::string data = v4eval::test::shared_dir() + "/data";
   std::vector<std::string> texts;
-  auto simpleqa = csv_fields(read_all(data + "/simpleqa/simple_qa_test_set.csv"));
+  std::vector<std::string> simpleqa;  // every field of every record
+  for (auto& row : csv_rows(data + "/simpleqa/simple_qa_test_set.csv"))
+    simpleqa.insert(simpleqa.end(), row.begin(), row.end());
   REQUIRE(simpleqa.size() > 1000);
   for (size_t i = 0; i < simpleqa.size(); i += 7) texts.push_back(simpleqa[i]);
   auto chinese = jsonl_fields(data + "/chinese_simpleqa/chinese_simpleqa.jsonl",
