@@ -107,6 +107,14 @@ class DataSuite : public Suite {
   std::string data_hash_;
 };
 
+// A numeric suite option (`lcb:timeout_s=6`): the whole value must parse and lie in [lo, hi];
+// otherwise InvalidArgument naming the suite, the option and the value.
+Result<double> option_number(std::string_view suite, const std::string& key,
+                             const std::string& value, double lo, double hi);
+// The same for an integer option.
+Result<int64_t> option_integer(std::string_view suite, const std::string& key,
+                               const std::string& value, int64_t lo, int64_t hi);
+
 // Creates the suite a spec names (`mrcr:file=...`), without loading data.
 Result<std::unique_ptr<Suite>> make_suite(const Spec& spec);
 

@@ -88,19 +88,6 @@ class CfSuite final : public DataSuite {
   explicit CfSuite(Spec spec) : spec_(std::move(spec)), doc_(codeforces_doc()) {}
 
   Status configure() {
-    auto number = [&](const std::string& k, const std::string& v, double lo,
-                      double hi) -> Result<double> {
-      try {
-        size_t used = 0;
-        double x = std::stod(v, &used);
-        if (used != v.size() || x < lo || x > hi) throw std::invalid_argument(v);
-        return x;
-      } catch (const std::exception&) {
-        return InvalidArgument(std::string(kName) + ": " + k + " must be a number in [" +
-                               std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v +
-                               "'");
-      }
-    };
     for (const auto& [k, v] : spec_.options) {
       if (k == "file") {
         files_ = split_list(v);
@@ -125,25 +112,25 @@ class CfSuite final : public DataSuite {
           return InvalidArgument(std::string(kName) + ": stops must be none or codeelo");
         codeelo_stops_ = v == "codeelo";
       } else if (k == "attempts") {
-        auto x = number(k, v, 1, 1000);
+        auto x = option_number(kName, k, v, 1, 1000);
         if (!x.ok()) return x.status();
         rules_.attempts = int(*x);
       } else if (k == "temperature") {
-        auto x = number(k, v, 0, 10);
+        auto x = option_number(kName, k, v, 0, 10);
         if (!x.ok()) return x.status();
         temperature_ = *x;
       } else if (k == "top_p") {
-        auto x = number(k, v, 1e-9, 1);
+        auto x = option_number(kName, k, v, 1e-9, 1);
         if (!x.ok()) return x.status();
         top_p_ = *x;
       } else if (k == "max_tokens") {
-        auto x = number(k, v, 1, 1e12);
+        auto x = option_number(kName, k, v, 1, 1e12);
         if (!x.ok()) return x.status();
         max_tokens_ = int64_t(*x);
       } else if (k == "k") {
         ks_.clear();
         for (const auto& item : split_list(v)) {
-          auto x = number(k, item, 1, 1e6);
+          auto x = option_number(kName, k, item, 1, 1e6);
           if (!x.ok()) return x.status();
           ks_.push_back(int64_t(*x));
         }

@@ -150,28 +150,6 @@ class LcbSuite final : public DataSuite {
   explicit LcbSuite(Spec spec) : spec_(std::move(spec)), doc_(livecodebench_doc()) {}
 
   Status configure() {
-    auto number = [&](const std::string& k, const std::string& v, double lo,
-                      double hi) -> Result<double> {
-      try {
-        size_t used = 0;
-        double x = std::stod(v, &used);
-        if (used != v.size() || x < lo || x > hi) throw std::invalid_argument(v);
-        return x;
-      } catch (const std::exception&) {
-        return InvalidArgument(std::string(kName) + ": " + k + " must be a number in [" +
-                               std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v +
-                               "'");
-      }
-    };
-    auto integer = [&](const std::string& k, const std::string& v, int64_t lo,
-                       int64_t hi) -> Result<int64_t> {
-      auto x = number(k, v, double(lo), double(hi));
-      if (!x.ok()) return x.status();
-      if (*x != double(int64_t(*x)))
-        return InvalidArgument(std::string(kName) + ": " + k + " must be an integer, got '" + v +
-                               "'");
-      return int64_t(*x);
-    };
     for (const auto& [k, v] : spec_.options) {
       if (k == "file") {
         file_ = v;
@@ -210,7 +188,7 @@ class LcbSuite final : public DataSuite {
         grader_.runner =
             v == "script" ? GraderOptions::Runner::kScript : GraderOptions::Runner::kReference;
       } else if (k == "timeout_s") {
-        auto x = integer(k, v, 1, 3600);
+        auto x = option_integer(kName, k, v, 1, 3600);
         if (!x.ok()) return x.status();
         grader_.timeout_s = int(*x);
       } else if (k == "clock") {
@@ -219,29 +197,29 @@ class LcbSuite final : public DataSuite {
                                  "'");
         grader_.cpu_clock = v == "cpu";
       } else if (k == "memory_mb") {
-        auto x = integer(k, v, 16, 1 << 20);
+        auto x = option_integer(kName, k, v, 16, 1 << 20);
         if (!x.ok()) return x.status();
         grader_.memory_bytes = *x << 20;
       } else if (k == "stack_mb") {
-        auto x = integer(k, v, 1, 1 << 20);
+        auto x = option_integer(kName, k, v, 1, 1 << 20);
         if (!x.ok()) return x.status();
         grader_.stack_bytes = *x << 20;
       } else if (k == "temperature") {
-        auto x = number(k, v, 0, 10);
+        auto x = option_number(kName, k, v, 0, 10);
         if (!x.ok()) return x.status();
         temperature_ = *x;
       } else if (k == "top_p") {
-        auto x = number(k, v, 1e-9, 1);
+        auto x = option_number(kName, k, v, 1e-9, 1);
         if (!x.ok()) return x.status();
         top_p_ = *x;
       } else if (k == "max_tokens") {
-        auto x = integer(k, v, 1, int64_t(1) << 40);
+        auto x = option_integer(kName, k, v, 1, int64_t(1) << 40);
         if (!x.ok()) return x.status();
         max_tokens_ = *x;
       } else if (k == "k") {
         ks_.clear();
         for (const auto& item : split_list(v)) {
-          auto x = integer(k, item, 1, 1000000);
+          auto x = option_integer(kName, k, item, 1, 1000000);
           if (!x.ok()) return x.status();
           ks_.push_back(*x);
         }

@@ -583,3 +583,18 @@ TEST_CASE("grading in the sandbox reproduces lcb_runner's outcomes", "[livecodeb
   REQUIRE(script_ce.ok());
   CHECK(script_ce->verdict == "CE");
 }
+
+TEST_CASE("suite options: numbers and integers are checked whole and in range", "[livecodebench]") {
+  using v4eval::option_integer;
+  using v4eval::option_number;
+  CHECK(*option_number("lcb", "t", "2.5", 0, 10) == 2.5);
+  CHECK(*option_integer("lcb", "n", "16", 16, 1 << 20) == 16);
+  auto bad = option_number("livecodebench", "timeout_s", "6s", 1, 3600);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "livecodebench: timeout_s must be a number in [1, 3600], got '6s'");
+  CHECK_FALSE(option_number("lcb", "t", "11", 0, 10).ok());
+  CHECK_FALSE(option_number("lcb", "t", "", 0, 10).ok());
+  auto frac = option_integer("lcb", "n", "2.5", 1, 10);
+  REQUIRE_FALSE(frac.ok());
+  CHECK(frac.status().message() == "lcb: n must be an integer, got '2.5'");
+}
