@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
 #include <queue>
+#include <stdexcept>
 #include <thread>
-#include <unordered_set>
+
+#include "backends/http/http1.h"
 
 namespace v4eval::http {
 namespace {
@@ -35,6 +37,24 @@ std::string trim(std::string_view s) {
   size_t e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
 }
+
+// The native transport takes http:// unless told not to (V4EVAL_HTTP_TRANSPORT=curl, or
+// Options::native_http = false) or a proxy may apply: libcurl knows the proxy variables and
+// no_proxy's rules, we do not.
+bool native_http_allowed(const Client::Options& options) {
+  if (!options.native_http) return false;
+  const char* transport = std::getenv("V4EVAL_HTTP_TRANSPORT");
+  if (transport && std::string_view(transport) == "curl") return false;
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(name);
+    if (value && *value) return false;
+  }
+  return true;
+}
+
+// epoll_event.data of the loop's own descriptors (the wake-up eventfd, libcurl's sockets): the
+// descriptor, tagged odd. Native connections put their (even) Connection pointer there.
+uint64_t fd_tag(int fd) { return (uint64_t(uint32_t(fd)) << 1) | 1; }
 
 void global_init() {
   static std::once_flag once;
@@ -94,6 +114,9 @@ struct Transfer {
   BodySink sink;
   std::function<void(Response&&)> on_done;
   Response response;
+  size_t active_index = 0;  // in Impl::active_
+  bool native = false;      // on the native transport (`exchange`), else on libcurl (`easy`)
+  h1::Exchange exchange;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   Clock::time_point started;
@@ -104,7 +127,7 @@ struct Transfer {
 
 class Client::Impl {
  public:
-  explicit Impl(Options options) : options_(options) {
+  explicit Impl(Options options) : options_(options), native_http_(native_http_allowed(options)) {
     global_init();
     multi_ = curl_multi_init();
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -113,8 +136,12 @@ class Client::Impl {
       throw std::runtime_error("http client: set-up failed");
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = wake_fd_;
+    ev.data.u64 = fd_tag(wake_fd_);
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    transport_ = std::make_unique<h1::Transport>(
+        epoll_fd_, options_.max_connections,
+        h1::Transport::Hooks{[this](h1::Exchange* x) { finish(static_cast<Transfer*>(x->owner)); },
+                             [this] { wake(); }});
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
@@ -143,6 +170,7 @@ class Client::Impl {
   ~Impl() {
     begin_stop();
     join();
+    transport_.reset();  // before wake_fd_ closes: its resolver thread may still wake us
     for (CURL* e : free_easy_) curl_easy_cleanup(e);
     for (auto& [headers, list] : header_lists_) curl_slist_free_all(list);
     curl_multi_cleanup(multi_);
@@ -219,7 +247,7 @@ class Client::Impl {
       return 0;
     }
     epoll_event ev{};
-    ev.data.fd = fd;
+    ev.data.u64 = fd_tag(fd);
     if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
     if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
@@ -313,7 +341,24 @@ class Client::Impl {
   }
 
   void add(std::unique_ptr<Transfer> owned) {
-    Transfer* t = owned.get();
+    Transfer* t = owned.release();
+    t->active_index = active_.size();
+    active_.push_back(t);
+    if (native_http_) {
+      h1::Exchange& x = t->exchange;
+      x.request = &t->request;
+      x.sink = &t->sink;
+      x.response = &t->response;
+      x.started = t->started;
+      x.owner = t;
+      t->native = true;
+      if (transport_->start(&x)) return;
+      t->native = false;  // https://, or user info in the URL
+    }
+    add_to_curl(t);
+  }
+
+  void add_to_curl(Transfer* t) {
     const Request& r = t->request;
     CURL* e = take_easy();
     t->easy = e;
@@ -347,12 +392,20 @@ class Client::Impl {
     }
     // "Expect:" disables 100-continue, which costs a round trip (or a 1 s wait) per large POST.
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list(t));
-    active_.insert(owned.release());
     CURLMcode rc = curl_multi_add_handle(multi_, e);
     if (rc != CURLM_OK) {
       std::snprintf(t->error_buffer, sizeof t->error_buffer, "%s", curl_multi_strerror(rc));
       complete(t, CURLE_FAILED_INIT, TransportError::kOther);
     }
+  }
+
+  // Whether the transfer got as far as a connection. CONNECT_TIME alone says no for a reused
+  // connection (nothing was connected), which made a stalled response look like a failed connect.
+  static bool connected(Transfer* t) {
+    curl_off_t connect_us = 0, pretransfer_us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    return connect_us > 0 || pretransfer_us > 0 || t->response.first_byte_ms >= 0;
   }
 
   static TransportError classify(CURLcode code, Transfer* t) {
@@ -364,11 +417,8 @@ class Client::Impl {
       case CURLE_COULDNT_RESOLVE_PROXY:
       case CURLE_SSL_CONNECT_ERROR:
         return TransportError::kConnect;
-      case CURLE_OPERATION_TIMEDOUT: {
-        double connect_s = 0;
-        curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME, &connect_s);
-        return connect_s <= 0 ? TransportError::kConnect : TransportError::kTimeout;
-      }
+      case CURLE_OPERATION_TIMEDOUT:
+        return connected(t) ? TransportError::kTimeout : TransportError::kConnect;
       case CURLE_RECV_ERROR:
       case CURLE_SEND_ERROR:
       case CURLE_GOT_NOTHING:
@@ -379,12 +429,9 @@ class Client::Impl {
       case CURLE_WEIRD_SERVER_REPLY:
       case CURLE_BAD_CONTENT_ENCODING:
         return TransportError::kProtocol;
-      case CURLE_UNSUPPORTED_PROTOCOL: {
+      case CURLE_UNSUPPORTED_PROTOCOL:
         // A scheme curl cannot speak, or (once connected) a reply that is not HTTP/1.x.
-        double connect_s = 0;
-        curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME, &connect_s);
-        return connect_s > 0 ? TransportError::kProtocol : TransportError::kBadUrl;
-      }
+        return connected(t) ? TransportError::kProtocol : TransportError::kBadUrl;
       case CURLE_URL_MALFORMAT:
         return TransportError::kBadUrl;
       case CURLE_WRITE_ERROR:
@@ -402,9 +449,6 @@ class Client::Impl {
 
   // Ends a transfer: `forced` overrides the classification (cancellation, shutdown).
   void complete(Transfer* t, CURLcode code, std::optional<TransportError> forced = std::nullopt) {
-    std::unique_ptr<Transfer> owned(t);
-    active_.erase(t);
-    load.fetch_sub(1, std::memory_order_relaxed);
     curl_multi_remove_handle(multi_, t->easy);
     Response& r = t->response;
     r.error = forced ? *forced : classify(code, t);
@@ -412,14 +456,25 @@ class Client::Impl {
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
     if (r.error != TransportError::kNone && r.error_message.empty())
       r.error_message = t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(code);
-    r.total_ms = ms_since(t->started);
     give_back_easy(t->easy);
     curl_slist_free_all(t->headers);
     t->easy = nullptr;
     t->headers = nullptr;
+    finish(t);
+  }
+
+  // The end of every transfer, either transport: `t->response` is final but for total_ms.
+  void finish(Transfer* t) {
+    std::unique_ptr<Transfer> owned(t);
+    Transfer* last = active_.back();
+    active_[t->active_index] = last;
+    last->active_index = t->active_index;
+    active_.pop_back();
+    load.fetch_sub(1, std::memory_order_relaxed);
+    if (!t->native) t->response.total_ms = ms_since(t->started);  // the transport sets its own
     // Callbacks run after the whole batch of events is handled: a woken caller then cannot
     // preempt this thread in the middle of it (at 512 in flight that halves context switches).
-    finished_.emplace_back(std::move(t->on_done), std::move(r));
+    finished_.emplace_back(std::move(t->on_done), std::move(t->response));
   }
 
   void run_finished() {
@@ -444,8 +499,13 @@ class Client::Impl {
       if (all || (t->request.cancelled && t->request.cancelled->load(std::memory_order_relaxed)))
         doomed.push_back(t);
     for (Transfer* t : doomed) {
-      t->response.error_message = all ? "http client is shutting down" : "cancelled";
-      complete(t, CURLE_ABORTED_BY_CALLBACK, TransportError::kCancelled);
+      std::string message = all ? "http client is shutting down" : "cancelled";
+      if (t->native) {
+        transport_->abort(&t->exchange, TransportError::kCancelled, std::move(message));
+      } else {
+        t->response.error_message = std::move(message);
+        complete(t, CURLE_ABORTED_BY_CALLBACK, TransportError::kCancelled);
+      }
     }
   }
 
@@ -461,12 +521,14 @@ class Client::Impl {
       auto now = Clock::now();
       auto until_ms = [&](Clock::time_point t) {
         // Rounded up: waking a little early would only spin.
-        return int(std::max<int64_t>(
-            0, std::chrono::duration_cast<std::chrono::milliseconds>(t - now + std::chrono::microseconds(999)).count()));
+        return int(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            t - now + std::chrono::microseconds(999))
+                                            .count()));
       };
       if (timer_) wait_ms = until_ms(*timer_);
-      if (next_user_timer) {
-        int ms = until_ms(*next_user_timer);
+      for (auto when : {next_user_timer, transport_->next_check()}) {
+        if (!when) continue;
+        int ms = until_ms(*when);
         wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
       }
       if (!active_.empty()) {  // cancellation is polled: at most 50 ms late
@@ -477,11 +539,15 @@ class Client::Impl {
       }
       int n = epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
       for (int i = 0; i < n; ++i) {
-        int fd = events[i].data.fd;
+        uint64_t tag = events[i].data.u64;
+        if (!(tag & 1)) {
+          transport_->on_event(events[i].data.ptr, events[i].events);
+          continue;
+        }
+        int fd = int(tag >> 1);
         if (fd == wake_fd_) {
-          uint64_t v;
-          while (read(wake_fd_, &v, sizeof v) > 0) {
-          }
+          uint64_t v;  // one read takes the whole count
+          (void)!read(wake_fd_, &v, sizeof v);
           continue;
         }
         int flags = 0;
@@ -495,6 +561,9 @@ class Client::Impl {
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
       }
       read_completions();
+      transport_->take_resolved();
+      if (auto when = transport_->next_check(); when && Clock::now() >= *when)
+        transport_->expire(Clock::now());
 
       bool stopping;
       {
@@ -514,6 +583,7 @@ class Client::Impl {
       incoming_batch_.clear();
       if (stopping) {
         cancel_marked(/*all=*/true);
+        transport_->end_batch();
         run_finished();
         for (auto& fn : due) fn(true);
         due.clear();
@@ -523,6 +593,7 @@ class Client::Impl {
         cancel_marked(/*all=*/false);
         next_cancel_scan = Clock::now() + std::chrono::milliseconds(50);
       }
+      transport_->end_batch();
       run_finished();
       for (auto& fn : due) fn(false);
       due.clear();
@@ -530,6 +601,7 @@ class Client::Impl {
   }
 
   Options options_;
+  bool native_http_;
   CURLM* multi_ = nullptr;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -542,7 +614,8 @@ class Client::Impl {
   bool wake_pending_ = false;  // the eventfd was written and the queue not yet taken
   // I/O thread only:
   std::vector<std::unique_ptr<Transfer>> incoming_batch_;
-  std::unordered_set<Transfer*> active_;
+  std::vector<Transfer*> active_;
+  std::unique_ptr<h1::Transport> transport_;
   std::vector<CURL*> free_easy_;
   std::vector<std::pair<std::vector<std::string>, curl_slist*>> header_lists_;
   std::optional<Clock::time_point> timer_;

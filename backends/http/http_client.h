@@ -1,8 +1,10 @@
 #pragma once
-// An HTTP/1.1 + HTTPS client for the remote backends: a few libcurl multi handles, each driven
-// by one I/O thread (epoll + curl's socket API) with its own keep-alive connection pool. A
-// caller blocks on its own request's completion (perform) or gets a callback (start), never a
-// thread of its own, so 512 requests in flight cost 512 sockets and a few threads.
+// An HTTP/1.1 + HTTPS client for the remote backends: a few I/O threads, each an epoll loop with
+// its own keep-alive connection pool. Plain http:// goes through a native HTTP/1.1 transport
+// (http1.h: half the CPU per request of going through libcurl); https:// and proxied requests
+// through a libcurl multi handle driven by the same loop. A caller blocks on its own request's
+// completion (perform) or gets a callback (start), never a thread of its own, so 512 requests in
+// flight cost 512 sockets and a few threads.
 
 #include <atomic>
 #include <chrono>
@@ -50,10 +52,10 @@ struct Request {
 
 struct Response {
   TransportError error = TransportError::kNone;
-  std::string error_message;               // libcurl's description; never contains request headers
-  long status = 0;                         // HTTP status when a response head arrived
-  std::string body;                        // empty when a BodySink consumed the body
-  std::optional<std::string> retry_after;  // Retry-After header, raw
+  std::string error_message;                  // what went wrong; never contains request headers
+  long status = 0;                            // HTTP status when a response head arrived
+  std::string body;                           // empty when a BodySink consumed the body
+  std::optional<std::string> retry_after;     // Retry-After header, raw
   std::optional<std::string> retry_after_ms;  // retry-after-ms (OpenAI's finer hint), raw
   std::string content_type;
   double first_byte_ms = -1;  // first body byte, from the start of the request
@@ -67,11 +69,15 @@ using BodySink = std::function<bool(long status, std::string_view bytes)>;
 class Client {
  public:
   struct Options {
-    long max_connections = 1024;  // connections kept open, all hosts together
-    // I/O threads, each with its own libcurl multi handle and connection pool; a request goes
-    // to the least busy one (ties: the first, so a lone caller always reuses one connection).
-    // 0: by the machine (CPUs / 4, at least 2, at most 4).
+    long max_connections = 1024;  // idle connections kept open, all hosts together
+    // I/O threads, each with its own connection pools; a request goes to the least busy one
+    // (ties: the first, so a lone caller always reuses one connection). 0: by the machine
+    // (CPUs / 4, at least 2, at most 4).
     int io_threads = 1;
+    // http:// through the native transport (false: through libcurl, as https://). The
+    // environment overrides it: V4EVAL_HTTP_TRANSPORT=curl, or a proxy variable (http_proxy,
+    // HTTP_PROXY, all_proxy, ALL_PROXY) set, since libcurl applies proxies and we do not.
+    bool native_http = true;
   };
   Client();
   explicit Client(Options options);
