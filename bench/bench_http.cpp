@@ -73,6 +73,7 @@ std::string http_response(const std::string& body, const char* type) {
   epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
   struct Conn {
     std::string in, out;
+    bool want_out = false;  // registered for EPOLLOUT too
   };
   std::unordered_map<int, Conn> conns;
   std::vector<epoll_event> events(1024);
@@ -128,10 +129,15 @@ std::string http_response(const std::string& body, const char* type) {
         if (w <= 0) break;
         conn.out.erase(0, size_t(w));
       }
-      epoll_event cev{};
-      cev.events = EPOLLIN | (conn.out.empty() ? 0u : uint32_t(EPOLLOUT));
-      cev.data.fd = fd;
-      epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
+      // Only when the interest changes: a server that asks the kernel for the same thing
+      // after every request would charge its waste to the client's ratio.
+      if (bool want_out = !conn.out.empty(); want_out != conn.want_out && !closed) {
+        epoll_event cev{};
+        cev.events = EPOLLIN | (want_out ? uint32_t(EPOLLOUT) : 0u);
+        cev.data.fd = fd;
+        epoll_ctl(ep, EPOLL_CTL_MOD, fd, &cev);
+        conn.want_out = want_out;
+      }
       if (closed) {
         epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
         close(fd);
