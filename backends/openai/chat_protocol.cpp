@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <set>
+
+#include "backends/openai/json_cursor.h"
 
 namespace v4eval::openai {
 namespace {
@@ -181,6 +184,186 @@ Json build_chat_request(const GenerationRequest& r, const ChatOptions& o) {
   return body;
 }
 
+namespace {
+
+// The request fields build_chat_request may write itself: a patch setting one of them changes
+// that field's value (merge patch), which the direct writer does not reproduce.
+bool request_writes(const std::string& key) {
+  static const std::set<std::string, std::less<>> k = {
+      "max_completion_tokens", "max_tokens", "messages", "metadata", "model", "seed",
+      "stop", "stream", "stream_options", "temperature", "top_p"};
+  return k.count(key) > 0;
+}
+
+// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when the bytes there are not one
+// (overlong forms, surrogates and code points past U+10FFFF included).
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+  if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
+  if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+  if (c == 0xF4 && b(1) >= 0x90) return 0;  // past U+10FFFF
+  return n;
+}
+
+// A JSON string as nlohmann's dump() writes it (ensure_ascii off): the two-character escapes,
+// \u00xx for the other control characters, everything else as is.
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c < 0x80 ? 1 : utf8_sequence(s, i);
+    if (n > 1) {  // valid multi-byte text is copied as is
+      i += n;
+      continue;
+    }
+    out.append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out += "\xEF\xBF\xBD";  // an invalid byte: U+FFFD
+        }
+    }
+    ++i;
+    run = i;
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+}  // namespace
+
+ChatBodyWriter::ChatBodyWriter(ChatOptions options) : options_(std::move(options)) {
+  for (Mode m : {Mode::kNonThink, Mode::kThinkHigh, Mode::kThinkMax}) {
+    Json merged = Json::object();
+    merged.merge_patch(options_.modes.for_mode(m));
+    merged.merge_patch(options_.extra);
+    std::vector<std::pair<std::string, std::string>> fields;
+    bool touches = false;
+    for (auto it = merged.begin(); it != merged.end(); ++it) {
+      if (request_writes(it.key())) touches = true;
+      fields.emplace_back(it.key(), it.value().dump());
+    }
+    // A patch may also delete a field the request writes ({"temperature": null}).
+    for (const Json* patch :
+         std::initializer_list<const Json*>{&options_.modes.for_mode(m), &options_.extra})
+      if (patch->is_object())
+        for (auto it = patch->begin(); it != patch->end(); ++it)
+          if (request_writes(it.key())) touches = true;
+    if (!options_.modes.for_mode(m).is_object() || !options_.extra.is_object()) touches = true;
+    if (!touches) patch_[static_cast<int>(m)] = std::move(fields);
+  }
+}
+
+std::string ChatBodyWriter::body(const GenerationRequest& r) const {
+  const auto& patch = patch_[static_cast<int>(r.mode)];
+  if (!patch)
+    return build_chat_request(r, options_).dump(-1, ' ', false, Json::error_handler_t::replace);
+  const ChatOptions& o = options_;
+  size_t text_bytes = 0;
+  if (r.messages)
+    for (const auto& m : *r.messages) text_bytes += m.role.size() + m.content.size() + 32;
+  // The top-level fields in the order std::map keeps them (nlohmann's object): by key.
+  enum Field { kMaxTokens, kMessages, kMetadata, kModel, kSeed, kStop, kStream, kStreamOptions,
+               kTemperature, kTopP, kPatch };
+  std::vector<std::pair<std::string_view, int>> order;
+  order.reserve(10 + patch->size());
+  if (r.max_tokens > 0) order.emplace_back(o.max_tokens_field, kMaxTokens);
+  order.emplace_back("messages", kMessages);
+  if (o.send_attempt_metadata) order.emplace_back("metadata", kMetadata);
+  order.emplace_back("model", kModel);
+  if (r.seed) order.emplace_back("seed", kSeed);
+  if (!r.stop.empty()) order.emplace_back("stop", kStop);
+  if (o.stream) {
+    order.emplace_back("stream", kStream);
+    if (o.stream_usage) order.emplace_back("stream_options", kStreamOptions);
+  }
+  if (r.temperature) order.emplace_back("temperature", kTemperature);
+  if (r.top_p) order.emplace_back("top_p", kTopP);
+  for (size_t i = 0; i < patch->size(); ++i) order.emplace_back((*patch)[i].first, kPatch + int(i));
+  std::sort(order.begin(), order.end());
+
+  std::string out;
+  out.reserve(text_bytes + 256);
+  out.push_back('{');
+  for (size_t f = 0; f < order.size(); ++f) {
+    if (f) out.push_back(',');
+    append_json_string(out, order[f].first);
+    out.push_back(':');
+    switch (order[f].second) {
+      case kMaxTokens: out += std::to_string(r.max_tokens); break;
+      case kMessages:
+        out.push_back('[');
+        if (r.messages)
+          for (size_t i = 0; i < r.messages->size(); ++i) {
+            const auto& m = (*r.messages)[i];
+            out += i ? ",{\"content\":" : "{\"content\":";
+            append_json_string(out, m.content);
+            out += ",\"role\":";
+            append_json_string(out, m.role);
+            out.push_back('}');
+          }
+        out.push_back(']');
+        break;
+      case kMetadata:
+        out.push_back('{');
+        if (r.attempt_mode) {
+          out += "\"attempt_mode\":";
+          append_json_string(out, mode_name(*r.attempt_mode));
+          out.push_back(',');
+        }
+        out += "\"repeat\":";
+        append_json_string(out, std::to_string(r.repeat));
+        out += ",\"sample_id\":";
+        append_json_string(out, r.sample_id);
+        out += ",\"suite\":";
+        append_json_string(out, r.suite);
+        out.push_back('}');
+        break;
+      case kModel: append_json_string(out, o.model); break;
+      case kSeed: out += std::to_string(*r.seed); break;
+      case kStop:
+        out.push_back('[');
+        for (size_t i = 0; i < r.stop.size(); ++i) {
+          if (i) out.push_back(',');
+          append_json_string(out, r.stop[i]);
+        }
+        out.push_back(']');
+        break;
+      case kStream: out += "true"; break;
+      case kStreamOptions: out += "{\"include_usage\":true}"; break;
+      case kTemperature: out += Json(*r.temperature).dump(); break;
+      case kTopP: out += Json(*r.top_p).dump(); break;
+      default: out += (*patch)[size_t(order[f].second - kPatch)].second;
+    }
+  }
+  out.push_back('}');
+  return out;
+}
+
 // ---------------------------------------------------------------- responses in
 
 void split_inline_reasoning(std::string& text, std::string& reasoning, bool thinking_mode) {
@@ -209,7 +392,188 @@ void split_inline_reasoning(std::string& text, std::string& reasoning, bool thin
   strip(reasoning);
 }
 
+namespace {
+
+using JType = JsonCursor::Type;
+
+// Reads `key`'s value into *out when it is a string (else skips it: string_field's ""); false
+// on a second `key` in the same object (the tree keeps the last one: it decides) or bad input.
+bool string_member(JsonCursor& c, bool& seen, std::string* out) {
+  if (seen) return false;
+  seen = true;
+  return c.peek() == JType::kString ? c.string(out) : c.skip();
+}
+
+// An integer member as int_field reads it: the value, or -1 for anything else.
+bool int_member(JsonCursor& c, bool& seen, int64_t* out) {
+  if (seen) return false;
+  seen = true;
+  if (c.peek() != JType::kNumber) return c.skip();
+  bool integer = false;
+  if (!c.number(out, &integer)) return false;
+  if (!integer) *out = -1;
+  return true;
+}
+
+struct FastCompletion {
+  std::string text, reasoning_content, reasoning, finish_reason;
+  bool have_message = false;
+  int64_t prompt = -1, completion = -1, details_reasoning = -1, usage_reasoning = -1;
+  std::optional<Mode> mode;
+};
+
+bool read_message(JsonCursor& c, FastCompletion& f) {
+  bool content = false, reasoning_content = false, reasoning = false;
+  std::string key;
+  while (c.next_key(&key)) {
+    bool ok;
+    if (key == "content") {
+      if (content) return false;
+      content = true;
+      JType t = c.peek();
+      if (t == JType::kString)
+        ok = c.string(&f.text);
+      else if (t == JType::kNull)
+        ok = c.skip();
+      else
+        return false;  // text parts, or not text at all: the tree path
+    } else if (key == "reasoning_content") {
+      ok = string_member(c, reasoning_content, &f.reasoning_content);
+    } else if (key == "reasoning") {
+      ok = string_member(c, reasoning, &f.reasoning);
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  return c.ok();
+}
+
+bool read_choice(JsonCursor& c, FastCompletion& f) {
+  if (!c.begin_object()) return false;
+  bool finish = false;
+  std::string key;
+  while (c.next_key(&key)) {
+    bool ok;
+    if (key == "message") {
+      if (f.have_message || c.peek() != JType::kObject) return false;
+      f.have_message = true;
+      ok = c.begin_object() && read_message(c, f);
+    } else if (key == "finish_reason") {
+      ok = string_member(c, finish, &f.finish_reason);
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  return c.ok();
+}
+
+bool read_usage_fast(JsonCursor& c, FastCompletion& f) {
+  if (c.peek() != JType::kObject) return c.skip();  // read_usage ignores a non-object
+  c.begin_object();
+  bool prompt = false, completion = false, details = false, reasoning = false;
+  std::string key;
+  while (c.next_key(&key)) {
+    bool ok;
+    if (key == "prompt_tokens") {
+      ok = int_member(c, prompt, &f.prompt);
+    } else if (key == "completion_tokens") {
+      ok = int_member(c, completion, &f.completion);
+    } else if (key == "reasoning_tokens") {
+      ok = int_member(c, reasoning, &f.usage_reasoning);
+    } else if (key == "completion_tokens_details") {
+      if (details) return false;
+      details = true;
+      if (c.peek() != JType::kObject) {
+        ok = c.skip();
+      } else {
+        c.begin_object();
+        bool inner = false;
+        std::string k2;
+        ok = true;
+        while (ok && c.next_key(&k2))
+          ok = k2 == "reasoning_tokens" ? int_member(c, inner, &f.details_reasoning) : c.skip();
+        ok = ok && c.ok();
+      }
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  return c.ok();
+}
+
+bool read_extension(JsonCursor& c, FastCompletion& f) {  // {"v4eval": {"effective_mode": …}}
+  if (c.peek() != JType::kObject) return c.skip();
+  c.begin_object();
+  bool seen = false;
+  std::string key, mode;
+  while (c.next_key(&key)) {
+    bool ok = key == "effective_mode" ? string_member(c, seen, &mode) : c.skip();
+    if (!ok) return false;
+  }
+  f.mode = parse_mode(mode);
+  return c.ok();
+}
+
+}  // namespace
+
+// The fast path of parse_chat_completion: a completion shaped the way servers send one, read in
+// place. Anything else (an error object, content in parts, no message, a repeated key, JSON the
+// cursor does not take) returns false with `g` untouched, and the tree parser decides.
+bool read_chat_completion_fast(std::string_view body, Generation& g,
+                               std::optional<Mode>* reported) {
+  JsonCursor c(body);
+  if (c.peek() != JType::kObject) return false;
+  c.begin_object();
+  FastCompletion f;
+  bool choices = false, usage = false, extension = false;
+  std::string key;
+  while (c.next_key(&key)) {
+    bool ok;
+    if (key == "error") {
+      if (c.peek() != JType::kNull) return false;
+      ok = c.skip();
+    } else if (key == "choices") {
+      if (choices) return false;
+      choices = true;
+      // choices[0] must be there; the others are skipped.
+      if (!c.begin_array() || !c.next_element() || !read_choice(c, f)) return false;
+      while (c.next_element())
+        if (!c.skip()) return false;
+      ok = c.ok();
+    } else if (key == "usage") {
+      if (usage) return false;
+      usage = true;
+      ok = read_usage_fast(c, f);
+    } else if (key == "v4eval") {
+      if (extension) return false;
+      extension = true;
+      ok = read_extension(c, f);
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  if (!c.ok() || !c.at_end() || !f.have_message) return false;
+  g.text = std::move(f.text);
+  g.reasoning = f.reasoning_content.empty() ? std::move(f.reasoning) : std::move(f.reasoning_content);
+  g.finish_reason = std::move(f.finish_reason);
+  if (f.prompt >= 0) g.prompt_tokens = f.prompt;
+  if (f.completion >= 0) g.completion_tokens = f.completion;
+  if (f.details_reasoning >= 0) g.reasoning_tokens = f.details_reasoning;
+  if (f.usage_reasoning >= 0) g.reasoning_tokens = f.usage_reasoning;
+  if (reported) *reported = f.mode;
+  return true;
+}
+
 void parse_chat_completion(std::string_view body, Generation& g, std::optional<Mode>* reported) {
+  if (!read_chat_completion_fast(body, g, reported)) parse_chat_completion_tree(body, g, reported);
+}
+
+void parse_chat_completion_tree(std::string_view body, Generation& g,
+                                std::optional<Mode>* reported) {
   try {
     parse_chat_completion_unchecked(body, g, reported);
   } catch (const Json::exception&) {  // a field of an unexpected JSON type

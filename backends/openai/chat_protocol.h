@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "harness/status.h"
 #include "harness/types.h"
@@ -42,6 +44,24 @@ struct ChatOptions {
 
 Json build_chat_request(const GenerationRequest& request, const ChatOptions& options);
 
+// The same body as build_chat_request(request, options).dump(), byte for byte, written straight
+// into one string: no JSON tree per request, and the prompt (up to 1M tokens of MRCR/CorpusQA)
+// is escaped once instead of copied into a tree and out again. The modes' and `extra`'s merge
+// patches are applied once, here; a patch that sets a field the request itself writes (say
+// `extra` overriding temperature) falls back to the tree. Invalid UTF-8 in the request's text
+// becomes U+FFFD (where dump() would throw). Keeps a copy of the options.
+class ChatBodyWriter {
+ public:
+  explicit ChatBodyWriter(ChatOptions options);
+  std::string body(const GenerationRequest& request) const;
+
+ private:
+  ChatOptions options_;
+  // Per mode: the merged patch's top-level fields (key, serialised value), sorted by key; or
+  // nullopt when the patch touches a field the request writes.
+  std::optional<std::vector<std::pair<std::string, std::string>>> patch_[3];
+};
+
 // ---------------------------------------------------------------- client side (responses in)
 
 // Splits server-side reasoning that arrives inside the content: `<think>…</think>answer`, or, in
@@ -60,6 +80,12 @@ Mode infer_effective_mode(Mode requested, const ModeMapping& mapping, bool reaso
 // server-reported mode). A body that is not a valid completion is a retryable error (truncated
 // or garbled by the network or a proxy); an `error` object is classified like an HTTP error.
 void parse_chat_completion(std::string_view body, Generation& g, std::optional<Mode>* reported);
+// The two readers parse_chat_completion tries in turn, for tests that compare them: the fast
+// one reads a usual completion in place and returns false (g untouched) on anything else; the
+// tree one (nlohmann) reads everything and names what is wrong. They agree wherever the fast
+// one answers.
+bool read_chat_completion_fast(std::string_view body, Generation& g, std::optional<Mode>* reported);
+void parse_chat_completion_tree(std::string_view body, Generation& g, std::optional<Mode>* reported);
 
 // Incremental SSE (`text/event-stream`) parser: feed bytes, get each event's data.
 class SseParser {

@@ -175,6 +175,7 @@ class OpenAIBackend final : public Backend, public StreamingBackend, public Asyn
   OpenAIBackend(OpenAIConfig config, std::string api_key)
       : config_(std::move(config)),
         api_key_(std::move(api_key)),
+        body_writer_(config_.chat),
         endpoints_(config_.base_urls),
         admission_(
             {config_.max_inflight, config_.requests_per_minute, config_.tokens_per_minute, 1}),
@@ -238,7 +239,7 @@ class OpenAIBackend final : public Backend, public StreamingBackend, public Asyn
     auto c = std::make_shared<Call>();
     c->mode = request.mode;
     c->ctx = ctx;
-    c->body = build_chat_request(request, config_.chat).dump();
+    c->body = body_writer_.body(request);
     c->estimate = int64_t(c->body.size() / 4) + std::max<int64_t>(0, request.max_tokens);
     c->on_delta = std::move(on_delta);
     c->on_done = std::move(on_done);
@@ -568,6 +569,7 @@ class OpenAIBackend final : public Backend, public StreamingBackend, public Asyn
 
   OpenAIConfig config_;
   std::string api_key_;  // in memory only: headers of outgoing requests
+  ChatBodyWriter body_writer_;  // the request bodies, from config_.chat
   std::vector<std::string> headers_;
   std::vector<std::string> urls_;  // per endpoint: …/chat/completions
   Endpoints endpoints_;

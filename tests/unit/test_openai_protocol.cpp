@@ -83,6 +83,74 @@ TEST_CASE("openai: chat-template switches by default; every mode overridable", "
   CHECK(body["metadata"] == Json{{"suite", "mrcr"}, {"sample_id", "7"}, {"repeat", "2"}});
 }
 
+TEST_CASE("request bodies written directly equal the JSON tree's dump, byte for byte",
+          "[openai]") {
+  // Strings that exercise every escape: quotes, backslash, the two-character escapes, other
+  // control characters (\u00xx), DEL, 2/3/4-byte UTF-8, and text around them.
+  const std::vector<std::string> texts = {
+      "",
+      "plain",
+      "quote \" backslash \\ slash /",
+      std::string("ctl \b\f\n\r\t \x01\x1f\x7f end", 20),
+      "汉字 and émoji 😀 and ＡＢＣ",
+      std::string(1, '\0') + "nul first",
+      "tail \\"};
+  const std::vector<std::string> specs = {
+      "deepseek:api_key_env=X",
+      "openai:base_url=http://h:1/v1,model=m",
+      "openai:base_url=http://h:1/v1,model=m,mode_style=none,stream=false",
+      R"(openai:base_url=http://h:1/v1,model=m\"q,extra={"top_k":20,"nested":{"a":null,"b":[1,2.5,"x"]},"gone":null},stream_usage=false,attempt_metadata=true,max_tokens_field=max_completion_tokens)",
+      // Patches that set or delete a field the request writes: the tree path.
+      R"(openai:base_url=http://h:1/v1,model=m,extra={"temperature":0.1,"stream_options":null})",
+      R"(openai:base_url=http://h:1/v1,model=m,think_high={"messages":[]})",
+  };
+  int compared = 0;
+  for (const auto& text : specs) {
+    auto config = parse_openai_spec(spec_of(text));
+    REQUIRE(config.ok());
+    ChatBodyWriter writer(config->chat);
+    for (Mode mode : {Mode::kNonThink, Mode::kThinkHigh, Mode::kThinkMax})
+      for (size_t t = 0; t < texts.size(); ++t)
+        for (int variant = 0; variant < 4; ++variant) {
+          GenerationRequest r = request(mode);
+          r.messages = std::make_shared<Messages>(
+              Messages{{"system", texts[(t + 1) % texts.size()]}, {"user", texts[t]}});
+          if (variant & 1) {
+            r.max_tokens = 4096;
+            r.temperature = 0.7;
+            r.top_p = 0.95;
+            r.seed = 18446744073709551615ull;
+            r.stop = {texts[t], "\n\n"};
+          }
+          if (variant & 2) {
+            r.attempt_mode = Mode::kThinkHigh;
+            r.sample_id = texts[t];
+            r.messages = std::make_shared<Messages>();
+          }
+          INFO(text << " mode " << int(mode) << " text " << t << " variant " << variant);
+          CHECK(writer.body(r) == build_chat_request(r, config->chat).dump());
+          ++compared;
+        }
+  }
+  CHECK(compared == 6 * 3 * 7 * 4);
+
+  // Invalid UTF-8 (a truncated sequence, a stray continuation byte, an overlong form, a
+  // surrogate) becomes U+FFFD; the body stays valid JSON and the valid text is kept.
+  auto config = parse_openai_spec(spec_of("openai:base_url=http://h:1/v1,model=m"));
+  REQUIRE(config.ok());
+  GenerationRequest r = request(Mode::kNonThink);
+  r.messages = std::make_shared<Messages>(
+      Messages{{"user", "a\xE6\xB1" "b\x80" "c\xC0\xAF" "d\xED\xA0\x80" "e汉"}});
+  std::string body = ChatBodyWriter(config->chat).body(r);
+  Json parsed = Json::parse(body, nullptr, false);
+  REQUIRE_FALSE(parsed.is_discarded());
+  std::string content = parsed["messages"][0]["content"];
+  CHECK(content.rfind("a\xEF\xBF\xBD", 0) == 0);
+  CHECK(content.find("b\xEF\xBF\xBD" "c") != std::string::npos);
+  CHECK(content.find("d\xEF\xBF\xBD") != std::string::npos);
+  CHECK(content.substr(content.size() - 4) == "e汉");
+}
+
 TEST_CASE("openai spec: bad options are refused with the reason", "[openai]") {
   auto err = [](const std::string& text) {
     auto c = parse_openai_spec(spec_of(text));
