@@ -72,7 +72,7 @@ class Client {
     long max_connections = 1024;  // idle connections kept open, all hosts together
     // I/O threads, each with its own connection pools; a request goes to the least busy one
     // (ties: the first, so a lone caller always reuses one connection). 0: by the machine
-    // (CPUs / 4, at least 2, at most 4).
+    // (CPUs / 4, at least 3, at most 4).
     int io_threads = 1;
     // http:// through the native transport (false: through libcurl, as https://). The
     // environment overrides it: V4EVAL_HTTP_TRANSPORT=curl, or a proxy variable (http_proxy,
