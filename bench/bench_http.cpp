@@ -3,7 +3,11 @@
 // (bench/http_reference_client.py: a lean raw-socket one always, and aiohttp where
 // python3-aiohttp is installed) against the same server in the same run.
 //
-//   bench_http [--seconds S] [--python PATH] [--no-python] [--threads] [--only C]
+//   bench_http [--seconds S] [--python PATH] [--no-python] [--threads] [--only C] [--repeat N]
+//
+// --repeat N runs every row N times, our client's and Python's alternating round by round (so
+// a slow patch of the machine hits both), and ends with each row's median and the ratio of the
+// medians.
 //
 // The server is a child process (epoll, one thread, HTTP/1.1 keep-alive, a canned completion),
 // bound to 127.0.0.1 and stopped at the end. The harness side is what the runner does with a
@@ -25,12 +29,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -273,6 +279,7 @@ int main(int argc, char** argv) {
   bool run_python = true;
   bool threaded_rows = false;
   int only = 0;  // --only C: one non-streaming row at C in flight (for profiling)
+  int repeat = 1;  // --repeat N: N rounds, ours and Python's alternating, then the medians
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = std::atof(argv[++i]);
@@ -284,6 +291,8 @@ int main(int argc, char** argv) {
       threaded_rows = true;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
       only = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
   }
   signal(SIGPIPE, SIG_IGN);
   int listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -326,30 +335,6 @@ int main(int argc, char** argv) {
   if (threaded_rows)
     for (int c : {1, 64, 512}) levels.push_back({c, false, true});
   if (only > 0) levels = {{only, false, threaded_rows}};
-  std::vector<std::pair<int, double>> ours;
-  for (Level level : levels) {
-    std::string err;
-    auto spec = parse_spec("openai:base_url=" + base +
-                               ",model=bench,mode_style=none,max_inflight=1024,stream=" +
-                               (level.stream ? "true" : "false"),
-                           &err);
-    auto backend = make_backend(*spec);
-    if (!backend.ok()) {
-      std::fprintf(stderr, "bench_http: %s\n", backend.status().message().c_str());
-      return 1;
-    }
-    Row row = measure(**backend, level.concurrency, seconds, server, level.threaded);
-    std::printf("%-28s %11d %11.0f %14.1f %8ld   (server %.1f us/req",
-                level.threaded ? "v4eval openai: thread/call"
-                : level.stream ? "v4eval openai: (SSE)"
-                               : "v4eval openai:",
-                level.concurrency, row.rps, row.cpu_us_per_req, row.errors,
-                row.server_cpu_us_per_req);
-    if (!level.threaded) std::printf(", %d worker threads", row.workers);
-    std::printf(")\n");
-    std::fflush(stdout);
-    if (!level.stream && !level.threaded) ours.emplace_back(level.concurrency, row.rps);
-  }
   // The raw-socket client always; the aiohttp one where python3-aiohttp is installed.
   // (Debian's python3-aiohttp lives in /usr/bin/python3's path, which may not be PATH's python3.)
   struct Client {
@@ -357,32 +342,82 @@ int main(int argc, char** argv) {
   };
   std::vector<Client> clients = {{"raw", "python asyncio (reference)", "python3"}};
   for (const char* py : {"python3", "/usr/bin/python3"}) {
+    if (!run_python) break;
     if (std::system((std::string(py) + " -c 'import aiohttp' >/dev/null 2>&1").c_str()) == 0) {
       clients.push_back({"aiohttp", "python aiohttp", py});
       break;
     }
   }
   if (!run_python) clients.clear();
-  for (const auto& [client, label, interpreter] : clients) {
-    for (auto [concurrency, our_rps] : ours) {
-      std::string cmd = interpreter + " " + python + " --client " + client + " --port " +
-                        std::to_string(port) + " --concurrency " + std::to_string(concurrency) +
-                        " --seconds " + std::to_string(seconds);
-      FILE* p = popen(cmd.c_str(), "r");
-      char out[512] = {0};
-      size_t n = p ? std::fread(out, 1, sizeof out - 1, p) : 0;
-      int rc = p ? pclose(p) : -1;
-      out[n] = 0;
-      double rps = 0, cpu_us = 0;
-      long errors = 0;
-      if (rc != 0 || std::sscanf(out, "%lf %lf %ld", &rps, &cpu_us, &errors) != 3) {
-        std::printf("%-28s %11d   (failed: %s)\n", label.c_str(), concurrency, out);
-        continue;
+  // Requests/s per (client, in flight), one entry per round.
+  std::map<std::pair<std::string, int>, std::vector<double>> results;
+  for (int round = 0; round < repeat; ++round) {
+    if (repeat > 1) std::printf("-- round %d of %d\n", round + 1, repeat);
+    std::vector<std::pair<int, double>> ours;
+    for (Level level : levels) {
+      std::string err;
+      auto spec = parse_spec("openai:base_url=" + base +
+                                 ",model=bench,mode_style=none,max_inflight=1024,stream=" +
+                                 (level.stream ? "true" : "false"),
+                             &err);
+      auto backend = make_backend(*spec);
+      if (!backend.ok()) {
+        std::fprintf(stderr, "bench_http: %s\n", backend.status().message().c_str());
+        return 1;
       }
-      std::printf("%-28s %11d %11.0f %14.1f %8ld   -> v4eval is %.1fx\n",
-                  label.c_str(), concurrency, rps, cpu_us, errors,
-                  rps > 0 ? our_rps / rps : 0.0);
+      Row row = measure(**backend, level.concurrency, seconds, server, level.threaded);
+      const char* label = level.threaded ? "v4eval openai: thread/call"
+                          : level.stream ? "v4eval openai: (SSE)"
+                                         : "v4eval openai:";
+      std::printf("%-28s %11d %11.0f %14.1f %8ld   (server %.1f us/req", label,
+                  level.concurrency, row.rps, row.cpu_us_per_req, row.errors,
+                  row.server_cpu_us_per_req);
+      if (!level.threaded) std::printf(", %d worker threads", row.workers);
+      std::printf(")\n");
       std::fflush(stdout);
+      if (!level.stream && !level.threaded) ours.emplace_back(level.concurrency, row.rps);
+      results[{label, level.concurrency}].push_back(row.rps);
+    }
+    for (const auto& [client, label, interpreter] : clients) {
+      for (auto [concurrency, our_rps] : ours) {
+        std::string cmd = interpreter + " " + python + " --client " + client + " --port " +
+                          std::to_string(port) + " --concurrency " + std::to_string(concurrency) +
+                          " --seconds " + std::to_string(seconds);
+        FILE* p = popen(cmd.c_str(), "r");
+        char out[512] = {0};
+        size_t n = p ? std::fread(out, 1, sizeof out - 1, p) : 0;
+        int rc = p ? pclose(p) : -1;
+        out[n] = 0;
+        double rps = 0, cpu_us = 0;
+        long errors = 0;
+        if (rc != 0 || std::sscanf(out, "%lf %lf %ld", &rps, &cpu_us, &errors) != 3) {
+          std::printf("%-28s %11d   (failed: %s)\n", label.c_str(), concurrency, out);
+          continue;
+        }
+        results[{label, concurrency}].push_back(rps);
+        std::printf("%-28s %11d %11.0f %14.1f %8ld   -> v4eval is %.1fx\n",
+                    label.c_str(), concurrency, rps, cpu_us, errors,
+                    rps > 0 ? our_rps / rps : 0.0);
+        std::fflush(stdout);
+      }
+    }
+  }
+  if (repeat > 1) {
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    std::printf("-- medians of %d rounds (min-max)\n", repeat);
+    for (const auto& [key, values] : results) {
+      if (key.first.rfind("v4eval", 0) == 0) continue;  // ours: the left-hand side
+      auto ours_it = results.find({"v4eval openai:", key.second});
+      if (ours_it == results.end() || values.empty()) continue;
+      double ours_median = median(ours_it->second), theirs = median(values);
+      auto [ours_lo, ours_hi] = std::minmax_element(ours_it->second.begin(), ours_it->second.end());
+      auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+      std::printf("%5d in flight: v4eval %.0f (%.0f-%.0f) vs %s %.0f (%.0f-%.0f) -> %.2fx\n",
+                  key.second, ours_median, *ours_lo, *ours_hi, key.first.c_str(), theirs, *lo,
+                  *hi, theirs > 0 ? ours_median / theirs : 0.0);
     }
   }
   close(stop_pipe[1]);
