@@ -195,23 +195,6 @@ bool request_writes(const std::string& key) {
   return k.count(key) > 0;
 }
 
-// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when the bytes there are not one
-// (overlong forms, surrogates and code points past U+10FFFF included).
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(k) & 0xC0) != 0x80) return 0;
-  if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-  if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
-  if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-  if (c == 0xF4 && b(1) >= 0x90) return 0;  // past U+10FFFF
-  return n;
-}
-
 // A JSON string as nlohmann's dump() writes it (ensure_ascii off): the two-character escapes,
 // \u00xx for the other control characters, everything else as is.
 void append_json_string(std::string& out, std::string_view s) {

@@ -7,21 +7,6 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Length of the valid UTF-8 sequence starting at s[i] (2-4 bytes; RFC 3629: no overlong
-// forms, surrogates or code points past U+10FFFF), or 0.
-size_t utf8_tail(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned char c = b(0);
-  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(k) & 0xC0) != 0x80) return 0;
-  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0) || (c == 0xF0 && b(1) < 0x90) ||
-      (c == 0xF4 && b(1) >= 0x90))
-    return 0;
-  return n;
-}
-
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out.push_back(char(cp));
@@ -41,6 +26,20 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 }  // namespace
+
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0) || (c == 0xF0 && b(1) < 0x90) ||
+      (c == 0xF4 && b(1) >= 0x90))
+    return 0;
+  return n;
+}
 
 void JsonCursor::ws() {
   while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t'))
@@ -138,7 +137,7 @@ bool JsonCursor::string(std::string* out) {
     } else if (c < 0x80) {
       ++i_;
     } else {
-      size_t n = utf8_tail(s_, i_);
+      size_t n = utf8_sequence(s_, i_);
       if (n == 0) return fail();
       i_ += n;
     }
@@ -192,46 +191,30 @@ bool JsonCursor::number(int64_t* value, bool* is_integer) {
   return true;
 }
 
-bool JsonCursor::next_key(std::string* key) {
+// Before each member of an object or array: false at `close` (consumed) or on bad input.
+bool JsonCursor::next_in(char close) {
   ws();
   if (!ok_ || i_ >= s_.size()) return fail();
-  if (s_[i_] == '}' && first_) {
+  bool first = first_;
+  first_ = false;  // from here on, the container (or, at its end, its holder) has had a value
+  if (s_[i_] == close) {
     ++i_;
-    first_ = false;  // the object is a finished value of whatever holds it
     return false;
   }
-  if (!first_) {
-    if (s_[i_] == '}') {
-      ++i_;
-      return false;
-    }
+  if (!first) {
     if (s_[i_] != ',') return fail();
     ++i_;
   }
-  first_ = false;
+  return true;
+}
+
+bool JsonCursor::next_key(std::string* key) {
+  if (!next_in('}')) return false;
   if (!string(key) || !consume(':')) return fail();
   return true;
 }
 
-bool JsonCursor::next_element() {
-  ws();
-  if (!ok_ || i_ >= s_.size()) return fail();
-  if (s_[i_] == ']' && first_) {
-    ++i_;
-    first_ = false;
-    return false;
-  }
-  if (!first_) {
-    if (s_[i_] == ']') {
-      ++i_;
-      return false;
-    }
-    if (s_[i_] != ',') return fail();
-    ++i_;
-  }
-  first_ = false;
-  return true;
-}
+bool JsonCursor::next_element() { return next_in(']'); }
 
 bool JsonCursor::skip(int depth) {
   if (depth > kMaxDepth) return fail();

@@ -15,6 +15,10 @@
 
 namespace v4eval::openai {
 
+// Length of the valid UTF-8 sequence at s[i] (1-4 bytes; RFC 3629: no overlong forms,
+// surrogates or code points past U+10FFFF, as nlohmann checks), or 0 when it is not one.
+size_t utf8_sequence(std::string_view s, size_t i);
+
 class JsonCursor {
  public:
   static constexpr int kMaxDepth = 256;
@@ -49,6 +53,7 @@ class JsonCursor {
 
  private:
   void ws();
+  bool next_in(char close);
   bool literal(std::string_view word);
   bool hex4(uint32_t* value);
   // Validates a number; [*digits_begin, *digits_end) is its integer part, sign excluded.
