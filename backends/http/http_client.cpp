@@ -183,7 +183,7 @@ class Client::Impl {
     t->request = std::move(request);
     t->sink = std::move(sink);
     t->on_done = std::move(on_done);
-    t->started = Clock::now();
+    t->started = t->request.started != Clock::time_point{} ? t->request.started : Clock::now();
     bool wake_needed = false;
     {
       std::lock_guard lock(mu_);

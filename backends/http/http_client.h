@@ -48,6 +48,10 @@ struct Request {
   // Polled by the I/O thread; must stay valid until the request completes.
   const std::atomic<bool>* cancelled = nullptr;
   size_t max_response_bytes = size_t{1} << 28;
+  // Where Response::first_byte_ms and total_ms count from; unset: when start/perform is
+  // called. A caller that times other moments of the exchange itself (its time to first
+  // token) passes its own start so that all of them share one origin.
+  Clock::time_point started{};
 };
 
 struct Response {

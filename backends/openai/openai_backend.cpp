@@ -369,7 +369,10 @@ class OpenAIBackend final : public Backend, public StreamingBackend, public Asyn
     if (config_.chat.stream) req.idle_timeout_s = long(std::ceil(config_.idle_timeout_s));
     req.ca_file = config_.ca_file;
     req.cancelled = call->ctx.cancelled;
+    // The time to first token and the latency count from the same moment (a worker descheduled
+    // between two clock reads on a loaded machine once made the first exceed the second).
     call->hop_start = Clock::now();
+    req.started = call->hop_start;
     http::BodySink sink;
     if (config_.chat.stream) {
       // `call` lives as long as the transfer: the completion below holds it.
