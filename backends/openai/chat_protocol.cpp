@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <set>
 
 #include "backends/openai/json_cursor.h"
@@ -500,18 +501,14 @@ bool read_extension(JsonCursor& c, FastCompletion& f) {  // {"v4eval": {"effecti
   return c.ok();
 }
 
-}  // namespace
-
-// The fast path of parse_chat_completion: a completion shaped the way servers send one, read in
-// place. Anything else (an error object, content in parts, no message, a repeated key, JSON the
-// cursor does not take) returns false with `g` untouched, and the tree parser decides.
-bool read_chat_completion_fast(std::string_view body, Generation& g,
-                               std::optional<Mode>* reported) {
+// The top level a completion and a stream chunk share: `error` (only null is taken),
+// `choices` (read by `choices(c)`), `usage`, `v4eval`, anything else skipped; one value only.
+template <class ReadChoices>
+bool read_top_level(std::string_view body, FastCompletion& f, ReadChoices&& choices) {
   JsonCursor c(body);
   if (c.peek() != JType::kObject) return false;
   c.begin_object();
-  FastCompletion f;
-  bool choices = false, usage = false, extension = false;
+  bool have_choices = false, usage = false, extension = false;
   std::string key;
   while (c.next_key(&key)) {
     bool ok;
@@ -519,13 +516,9 @@ bool read_chat_completion_fast(std::string_view body, Generation& g,
       if (c.peek() != JType::kNull) return false;
       ok = c.skip();
     } else if (key == "choices") {
-      if (choices) return false;
-      choices = true;
-      // choices[0] must be there; the others are skipped.
-      if (!c.begin_array() || !c.next_element() || !read_choice(c, f)) return false;
-      while (c.next_element())
-        if (!c.skip()) return false;
-      ok = c.ok();
+      if (have_choices) return false;
+      have_choices = true;
+      ok = choices(c);
     } else if (key == "usage") {
       if (usage) return false;
       usage = true;
@@ -539,7 +532,107 @@ bool read_chat_completion_fast(std::string_view body, Generation& g,
     }
     if (!ok) return false;
   }
-  if (!c.ok() || !c.at_end() || !f.have_message) return false;
+  return c.ok() && c.at_end();
+}
+
+// One element of a chunk's `choices`. The tree reader looks only at choices whose index is 0
+// (missing: 0); a second one of those, an index that is not a plain integer or content in
+// parts are left to it.
+bool read_chunk_choice(JsonCursor& c, FastCompletion& f, bool& seen_first, bool& finish_set) {
+  if (c.peek() != JType::kObject) return false;
+  c.begin_object();
+  int64_t index = 0;
+  bool index_seen = false, delta_seen = false, finish_seen = false, has_finish = false;
+  bool content = false, reasoning_content = false, reasoning = false;
+  std::string text, rc, r, finish, key;
+  while (c.next_key(&key)) {
+    bool ok;
+    if (key == "index") {
+      if (index_seen || c.peek() != JType::kNumber) return false;
+      index_seen = true;
+      bool integer = false;
+      if (!c.number(&index, &integer) || !integer || index < std::numeric_limits<int>::min() ||
+          index > std::numeric_limits<int>::max())
+        return false;
+      ok = true;
+    } else if (key == "delta") {
+      if (delta_seen) return false;
+      delta_seen = true;
+      if (c.peek() != JType::kObject) {
+        ok = c.skip();
+      } else {
+        c.begin_object();
+        std::string k2;
+        ok = true;
+        while (ok && c.next_key(&k2)) {
+          if (k2 == "content") {
+            if (content || c.peek() == JType::kArray) return false;
+            content = true;
+            // A string is the text; anything else adds none (content_text gives "" or nothing).
+            ok = c.peek() == JType::kString ? c.string(&text) : c.skip();
+          } else if (k2 == "reasoning_content") {
+            ok = string_member(c, reasoning_content, &rc);
+          } else if (k2 == "reasoning") {
+            ok = string_member(c, reasoning, &r);
+          } else {
+            ok = c.skip();
+          }
+        }
+        ok = ok && c.ok();
+      }
+    } else if (key == "finish_reason") {
+      if (finish_seen) return false;
+      finish_seen = true;
+      has_finish = c.peek() == JType::kString;
+      ok = has_finish ? c.string(&finish) : c.skip();
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  if (!c.ok()) return false;
+  if (index != 0) return true;
+  if (seen_first) return false;
+  seen_first = true;
+  f.text = std::move(text);
+  f.reasoning_content = std::move(rc);
+  f.reasoning = std::move(r);
+  if (has_finish) {
+    f.finish_reason = std::move(finish);
+    finish_set = true;
+  }
+  return true;
+}
+
+// A stream chunk's fields into `f`; false (nothing decided) when the tree reader must read it.
+bool read_chat_chunk_fast(std::string_view data, FastCompletion& f, bool& finish_set) {
+  bool seen_first = false;
+  finish_set = false;
+  return read_top_level(data, f, [&](JsonCursor& c) {
+    if (c.peek() != JType::kArray) return c.skip();  // the tree reader ignores it too
+    c.begin_array();
+    while (c.next_element())
+      if (!read_chunk_choice(c, f, seen_first, finish_set)) return false;
+    return c.ok();
+  });
+}
+
+}  // namespace
+
+// The fast path of parse_chat_completion: a completion shaped the way servers send one, read in
+// place. Anything else (an error object, content in parts, no message, a repeated key, JSON the
+// cursor does not take) returns false with `g` untouched, and the tree parser decides.
+bool read_chat_completion_fast(std::string_view body, Generation& g,
+                               std::optional<Mode>* reported) {
+  FastCompletion f;
+  bool ok = read_top_level(body, f, [&f](JsonCursor& c) {
+    // choices[0] must be there; the others are skipped.
+    if (!c.begin_array() || !c.next_element() || !read_choice(c, f)) return false;
+    while (c.next_element())
+      if (!c.skip()) return false;
+    return c.ok();
+  });
+  if (!ok || !f.have_message) return false;
   g.text = std::move(f.text);
   g.reasoning = f.reasoning_content.empty() ? std::move(f.reasoning) : std::move(f.reasoning_content);
   g.finish_reason = std::move(f.finish_reason);
@@ -615,6 +708,29 @@ void SseParser::take_line() {
 }
 
 ChatStream::Delta ChatStream::on_event(std::string_view data) {
+  if (data == "[DONE]") {
+    done_ = true;
+    return {};
+  }
+  FastCompletion f;
+  bool finish_set = false;
+  if (!read_chat_chunk_fast(data, f, finish_set)) return on_event_tree(data);
+  ++fast_events_;
+  Delta delta{std::move(f.text),
+              f.reasoning_content.empty() ? std::move(f.reasoning) : std::move(f.reasoning_content)};
+  if (finish_set) finish_reason_ = std::move(f.finish_reason);
+  if (f.prompt >= 0) prompt_tokens_ = f.prompt;  // read_usage's order
+  if (f.completion >= 0) completion_tokens_ = f.completion;
+  if (f.details_reasoning >= 0) reasoning_tokens_ = f.details_reasoning;
+  if (f.usage_reasoning >= 0) reasoning_tokens_ = f.usage_reasoning;
+  if (f.mode) reported_ = f.mode;
+  text_ += delta.text;
+  reasoning_ += delta.reasoning;
+  if (!delta.text.empty() || !delta.reasoning.empty()) any_token_ = true;
+  return delta;
+}
+
+ChatStream::Delta ChatStream::on_event_tree(std::string_view data) {
   try {
     return on_event_unchecked(data);
   } catch (const Json::exception&) {

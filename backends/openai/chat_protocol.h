@@ -134,6 +134,10 @@ class ChatStream {
     std::string reasoning;
   };
   Delta on_event(std::string_view data);
+  // The tree reader alone (on_event reads the usual chunk shape in place and leaves everything
+  // else to it); for tests that compare the two, with the count of events read in place.
+  Delta on_event_tree(std::string_view data);
+  int fast_events() const { return fast_events_; }
 
   bool done() const { return done_; }  // saw `data: [DONE]`
   bool finished() const { return !finish_reason_.empty(); }
@@ -151,6 +155,7 @@ class ChatStream {
   bool done_ = false;
   bool any_token_ = false;
   int malformed_events_ = 0;
+  int fast_events_ = 0;
 };
 
 // How an HTTP error status is treated: 408/409/425/429/5xx are retryable, other 4xx final.

@@ -172,3 +172,100 @@ TEST_CASE("fast completion reader: seeded mutations never disagree with the tree
   INFO(fast_answers << " of " << total << " read by the fast path");
   CHECK(fast_answers > total / 20);
 }
+
+namespace {
+
+// Feeds `events` to a stream read the usual way and to one read by the tree alone; every delta
+// and the final generation must agree. Returns how many events the fast reader took.
+int compare_streams(const std::vector<std::string>& events) {
+  ChatStream fast, tree;
+  for (const auto& e : events) {
+    INFO("event: " << e);
+    ChatStream::Delta a = fast.on_event(e), b = tree.on_event_tree(e);
+    CHECK(a.text == b.text);
+    CHECK(a.reasoning == b.reasoning);
+  }
+  CHECK(fast.done() == tree.done());
+  CHECK(fast.finished() == tree.finished());
+  CHECK(fast.any_token() == tree.any_token());
+  Generation ga, gb;
+  std::optional<Mode> ra, rb;
+  fast.finish(ga, &ra);
+  tree.finish(gb, &rb);
+  CHECK(ga.text == gb.text);
+  CHECK(ga.reasoning == gb.reasoning);
+  CHECK(ga.finish_reason == gb.finish_reason);
+  CHECK(ga.prompt_tokens == gb.prompt_tokens);
+  CHECK(ga.completion_tokens == gb.completion_tokens);
+  CHECK(ga.reasoning_tokens == gb.reasoning_tokens);
+  CHECK(ra == rb);
+  CHECK(bool(ga.error) == bool(gb.error));
+  if (ga.error && gb.error) {
+    CHECK(ga.error->message == gb.error->message);
+    CHECK(ga.error->kind == gb.error->kind);
+  }
+  return fast.fast_events();
+}
+
+const std::vector<std::string> kChunks = {
+    R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})",
+    R"({"choices":[{"index":0,"delta":{"reasoning_content":"Let me \"think\"."}}]})",
+    R"({"choices":[{"delta":{"reasoning":"more thought"},"index":0}]})",
+    R"({"choices":[{"index":0,"delta":{"content":"Hello \u00e9 \ud83d\ude00"},"logprobs":null}]})",
+    R"({"choices":[{"index":1,"delta":{"content":"other choice"},"finish_reason":"stop"}]})",
+    R"({"choices":[{"index":0,"delta":{"content":null}}],"usage":null})",
+    R"({"choices":[{"index":0,"delta":{"content":" world"},"finish_reason":"length"}]})",
+    R"({"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":2}},"v4eval":{"effective_mode":"think-max"}})",
+    "[DONE]",
+};
+
+}  // namespace
+
+TEST_CASE("fast stream-chunk reader: chunks read alike; unusual ones left to the tree",
+          "[openai][json]") {
+  CHECK(compare_streams(kChunks) == int(kChunks.size()) - 1);  // all but [DONE]
+  // Declined, each one: the tree decides (errors, parts, odd indexes, a second choice 0).
+  const std::vector<std::string> declined = {
+      R"({"error":{"message":"overloaded","type":"overloaded_error"}})",
+      R"({"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"parts"}]}}]})",
+      R"({"choices":[{"index":"0","delta":{"content":"x"}}]})",
+      R"({"choices":[{"index":0.0,"delta":{"content":"x"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"a"}},{"delta":{"content":"b"}}]})",
+      R"({"choices":[7]})",
+      R"({"choices":[{"index":0,"delta":{"content":"a","content":"b"}}]})",
+      R"({"choices":[{"index":0,"delta":{"content":"a"}}]} trailing)",
+      "not json",
+  };
+  for (const auto& e : declined) {
+    INFO(e);
+    std::vector<std::string> events = {kChunks[0], e, kChunks[6]};
+    CHECK(compare_streams(events) == 2);
+  }
+}
+
+TEST_CASE("fast stream-chunk reader: seeded mutations never disagree with the tree",
+          "[openai][json]") {
+  const std::string alphabet = "{}[]\":,\\ 0123456789.-+eEtrufalsn\x01\x80\xBF\xC3\xE6\xED\xF0\xFF";
+  std::mt19937 rng(1130);
+  int fast = 0, total = 0;
+  for (int n = 0; n < 6000; ++n) {
+    std::vector<std::string> events = kChunks;
+    size_t which = rng() % (kChunks.size() - 1);
+    std::string& e = events[which];
+    int edits = 1 + int(rng() % 3);
+    for (int k = 0; k < edits && !e.empty(); ++k) {
+      size_t at = rng() % e.size();
+      switch (rng() % 4) {
+        case 0: e.erase(at, 1); break;
+        case 1: e.insert(e.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
+        case 2: e[at] = alphabet[rng() % alphabet.size()]; break;
+        default: e.insert(at, e.substr(at, 1 + rng() % 24));
+      }
+    }
+    fast += compare_streams(events) == int(kChunks.size()) - 1;
+    ++total;
+  }
+  // A real share of the mutated chunks is still valid and read in place.
+  INFO(fast << " of " << total << " streams read entirely by the fast path");
+  CHECK(fast > total / 20);
+}
