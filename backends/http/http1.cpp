@@ -651,8 +651,9 @@ bool Transport::start(Exchange* x) {
 }
 
 void Transport::dispatch(Exchange* x) {
-  // The exchange's start is "now" enough for an age measured in minutes.
-  if (Connection* c = take_idle(x->route->pool, x->started)) {
+  // Not x->started: a caller may date its request back (Request::started), and an idle age
+  // measured from before the connection went idle would never expire it.
+  if (Connection* c = take_idle(x->route->pool, Clock::now())) {
     c->x = x;
     c->state = Connection::State::kBusy;
     x->conn = c;
@@ -802,6 +803,9 @@ void Transport::write_more(Connection* c) {
     ssize_t n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
     if (n >= 0) {
       c->written += size_t(n);
+      // An upload the server reads slowly is progress too (libcurl's low-speed limit counts
+      // both directions): the idle timeout is for a peer that moves nothing.
+      if (n > 0 && r.idle_timeout_s > 0) c->x->last_byte = Clock::now();
       continue;
     }
     if (errno == EINTR) continue;
@@ -876,8 +880,16 @@ void Transport::read_all(Connection* c, uint32_t events) {
     ssize_t n = ::recv(c->fd, buffer, kReadBufferBytes, 0);
     if (n > 0) {
       if (!feed(c, std::string_view(buffer, size_t(n)))) {
-        // The exchange ended; a connection the peer is closing is not worth keeping.
-        if (c->state == Connection::State::kIdle && drain) close(c);
+        // The exchange ended; a connection the peer is closing is not worth keeping. A read
+        // that filled the buffer may have left bytes past the response in the socket, which
+        // edge-triggered epoll will not announce again: look, or the next request on this
+        // connection would take them for its response.
+        if (c->state == Connection::State::kIdle) {
+          if (drain)
+            close(c);
+          else if (size_t(n) == kReadBufferBytes)
+            on_idle_event(c);
+        }
         return;
       }
       if (size_t(n) < kReadBufferBytes && !drain) return;

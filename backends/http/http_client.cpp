@@ -520,10 +520,12 @@ class Client::Impl {
       int wait_ms = -1;
       auto now = Clock::now();
       auto until_ms = [&](Clock::time_point t) {
-        // Rounded up: waking a little early would only spin.
-        return int(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            t - now + std::chrono::microseconds(999))
-                                            .count()));
+        // Rounded up: waking a little early would only spin. At most an hour: epoll_wait takes
+        // an int, and a deadline weeks away must not wrap into a negative (endless) wait.
+        int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         t - now + std::chrono::microseconds(999))
+                         .count();
+        return int(std::clamp<int64_t>(ms, 0, int64_t{3600} * 1000));
       };
       if (timer_) wait_ms = until_ms(*timer_);
       for (auto when : {next_user_timer, transport_->next_check()}) {
