@@ -50,6 +50,24 @@ bool compare(const std::string& body) {
   return fast.fast;
 }
 
+// One to three random edits: a byte deleted, inserted or replaced (from JSON's own characters,
+// digits, letters of the literals, a control character and bytes that break UTF-8), or a span
+// repeated (duplicate keys, doubled values).
+void mutate(std::string& text, std::mt19937& rng) {
+  static const std::string alphabet =
+      "{}[]\":,\\ 0123456789.-+eEtrufalsn\x01\x80\xBF\xC3\xE6\xED\xF0\xFF";
+  int edits = 1 + int(rng() % 3);
+  for (int e = 0; e < edits && !text.empty(); ++e) {
+    size_t at = rng() % text.size();
+    switch (rng() % 4) {
+      case 0: text.erase(at, 1); break;
+      case 1: text.insert(text.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
+      case 2: text[at] = alphabet[rng() % alphabet.size()]; break;
+      default: text.insert(at, text.substr(at, 1 + rng() % 24));
+    }
+  }
+}
+
 const char* kUsual =
     R"({"id":"chatcmpl-1","object":"chat.completion","created":1730000000,"model":"deepseek-v4-flash",)"
     R"("choices":[{"index":0,"message":{"role":"assistant","content":"The answer is \"42\".\nDone \u00e9 \ud83d\ude00 \/ 汉字",)"
@@ -139,25 +157,12 @@ TEST_CASE("fast completion reader: seeded mutations never disagree with the tree
       R"({"choices":[{"message":{"content":"short"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":4}})",
       R"({"choices":[{"message":{"content":null,"reasoning_content":"only \"thinking\" \\ here"}}],"usage":{"reasoning_tokens":5}})",
   };
-  const std::string alphabet = "{}[]\":,\\ 0123456789.-+eEtrufalsn\x01\x80\xBF\xC3\xE6\xED\xF0\xFF";
   std::mt19937 rng(20261130);
   int fast_answers = 0, total = 0;
   for (const auto& base : bases) {
     for (int n = 0; n < 2500; ++n) {
       std::string body = base;
-      int edits = 1 + int(rng() % 3);
-      for (int e = 0; e < edits && !body.empty(); ++e) {
-        size_t at = rng() % body.size();
-        switch (rng() % 4) {
-          case 0: body.erase(at, 1); break;
-          case 1: body.insert(body.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
-          case 2: body[at] = alphabet[rng() % alphabet.size()]; break;
-          default: {  // repeat a span: duplicate keys, doubled values
-            size_t len = 1 + rng() % 24;
-            body.insert(at, body.substr(at, len));
-          }
-        }
-      }
+      mutate(body, rng);
       Outcome tree;
       Outcome fast = read_both(body, &tree);
       ++total;
@@ -245,23 +250,11 @@ TEST_CASE("fast stream-chunk reader: chunks read alike; unusual ones left to the
 
 TEST_CASE("fast stream-chunk reader: seeded mutations never disagree with the tree",
           "[openai][json]") {
-  const std::string alphabet = "{}[]\":,\\ 0123456789.-+eEtrufalsn\x01\x80\xBF\xC3\xE6\xED\xF0\xFF";
   std::mt19937 rng(1130);
   int fast = 0, total = 0;
   for (int n = 0; n < 6000; ++n) {
     std::vector<std::string> events = kChunks;
-    size_t which = rng() % (kChunks.size() - 1);
-    std::string& e = events[which];
-    int edits = 1 + int(rng() % 3);
-    for (int k = 0; k < edits && !e.empty(); ++k) {
-      size_t at = rng() % e.size();
-      switch (rng() % 4) {
-        case 0: e.erase(at, 1); break;
-        case 1: e.insert(e.begin() + long(at), alphabet[rng() % alphabet.size()]); break;
-        case 2: e[at] = alphabet[rng() % alphabet.size()]; break;
-        default: e.insert(at, e.substr(at, 1 + rng() % 24));
-      }
-    }
+    mutate(events[rng() % (kChunks.size() - 1)], rng);
     fast += compare_streams(events) == int(kChunks.size()) - 1;
     ++total;
   }
