@@ -110,6 +110,9 @@ std::string http_response(const std::string& body, const char* type) {
         ssize_t r = read(fd, buf, sizeof buf);
         if (r > 0) {
           conn.in.append(buf, size_t(r));
+          // A short read emptied the socket: no second read just to hear EAGAIN (the epoll
+          // set is level-triggered, so later bytes are announced again).
+          if (size_t(r) < sizeof buf) break;
           continue;
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
