@@ -23,26 +23,6 @@ constexpr auto kResolvedFor = std::chrono::seconds(60);
 // NAT or firewall without a FIN, and a request sent on it would hang until its timeout.
 constexpr auto kMaxIdleAge = std::chrono::seconds(118);
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
-
-// `lowercase` must be lower case.
-bool iequals(std::string_view s, std::string_view lowercase) {
-  if (s.size() != lowercase.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (lower(s[i]) != lowercase[i]) return false;
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view lowercase) {
-  return s.size() >= lowercase.size() && iequals(s.substr(0, lowercase.size()), lowercase);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Calls fn(token) for each trimmed, non-empty comma-separated element of a header value.
 template <typename Fn>
 void for_each_token(std::string_view value, Fn fn) {
@@ -61,10 +41,6 @@ bool is_token_char(char c) {
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 
-double ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
 long whole_ms_since(Clock::time_point t) {
   return long(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
@@ -72,6 +48,32 @@ long whole_ms_since(Clock::time_point t) {
 std::string errno_text(int err) { return std::strerror(err); }
 
 }  // namespace
+
+namespace {
+char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+}  // namespace
+
+bool iequals(std::string_view s, std::string_view lowercase) {
+  if (s.size() != lowercase.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (lower(s[i]) != lowercase[i]) return false;
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view lowercase) {
+  return s.size() >= lowercase.size() && iequals(s.substr(0, lowercase.size()), lowercase);
+}
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
 
 // ---- URLs and request heads
 

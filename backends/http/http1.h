@@ -29,6 +29,13 @@
 
 namespace v4eval::http::h1 {
 
+// Small text and time helpers both transports use (http_client.cpp reads libcurl's header
+// lines with them). `lowercase` must be lower case.
+bool iequals(std::string_view s, std::string_view lowercase);
+bool istarts_with(std::string_view s, std::string_view lowercase);
+std::string_view trim(std::string_view s);  // spaces, tabs, CR and LF at both ends
+double ms_between(Clock::time_point from, Clock::time_point to);
+
 // An http:// URL, split.
 struct Target {
   std::string host;  // without brackets: "127.0.0.1", "::1", "api.example.com"

@@ -20,23 +20,7 @@
 namespace v4eval::http {
 namespace {
 
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-bool iequals_prefix(std::string_view line, std::string_view name) {
-  if (line.size() < name.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(line[i])) != name[i]) return false;
-  return true;
-}
-
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
+double ms_since(Clock::time_point t) { return h1::ms_between(t, Clock::now()); }
 
 // The native transport takes http:// unless told not to (V4EVAL_HTTP_TRANSPORT=curl, or
 // Options::native_http = false) or a proxy may apply: libcurl knows the proxy variables and
@@ -271,12 +255,12 @@ class Client::Impl {
       t->response.retry_after.reset();
       t->response.retry_after_ms.reset();
       t->response.content_type.clear();
-    } else if (iequals_prefix(line, "retry-after:")) {
-      t->response.retry_after = trim(line.substr(12));
-    } else if (iequals_prefix(line, "retry-after-ms:")) {
-      t->response.retry_after_ms = trim(line.substr(15));
-    } else if (iequals_prefix(line, "content-type:")) {
-      t->response.content_type = trim(line.substr(13));
+    } else if (h1::istarts_with(line, "retry-after:")) {
+      t->response.retry_after = std::string(h1::trim(line.substr(12)));
+    } else if (h1::istarts_with(line, "retry-after-ms:")) {
+      t->response.retry_after_ms = std::string(h1::trim(line.substr(15)));
+    } else if (h1::istarts_with(line, "content-type:")) {
+      t->response.content_type = std::string(h1::trim(line.substr(13)));
     }
     return size * n;
   }

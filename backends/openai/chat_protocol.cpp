@@ -245,19 +245,21 @@ ChatBodyWriter::ChatBodyWriter(ChatOptions options) : options_(std::move(options
     Json merged = Json::object();
     merged.merge_patch(options_.modes.for_mode(m));
     merged.merge_patch(options_.extra);
-    std::vector<std::pair<std::string, std::string>> fields;
+    // Every key of the merged patch comes from one of the two patches, and a key a patch sets
+    // to null (deletes) is in it too: checking the patches' own keys covers both.
     bool touches = false;
-    for (auto it = merged.begin(); it != merged.end(); ++it) {
-      if (request_writes(it.key())) touches = true;
-      fields.emplace_back(it.key(), it.value().dump());
-    }
-    // A patch may also delete a field the request writes ({"temperature": null}).
     for (const Json* patch :
-         std::initializer_list<const Json*>{&options_.modes.for_mode(m), &options_.extra})
-      if (patch->is_object())
-        for (auto it = patch->begin(); it != patch->end(); ++it)
-          if (request_writes(it.key())) touches = true;
-    if (!options_.modes.for_mode(m).is_object() || !options_.extra.is_object()) touches = true;
+         std::initializer_list<const Json*>{&options_.modes.for_mode(m), &options_.extra}) {
+      if (!patch->is_object()) {
+        touches = true;  // it replaces the whole body
+        continue;
+      }
+      for (auto it = patch->begin(); it != patch->end(); ++it)
+        touches = touches || request_writes(it.key());
+    }
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (auto it = merged.begin(); it != merged.end(); ++it)
+      fields.emplace_back(it.key(), it.value().dump());
     if (!touches) patch_[static_cast<int>(m)] = std::move(fields);
   }
 }
